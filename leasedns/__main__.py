@@ -1,0 +1,5 @@
+"""Allow ``python -m leasedns``."""
+
+from leasedns.cli.main import main
+
+raise SystemExit(main())

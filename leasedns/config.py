@@ -1,0 +1,168 @@
+"""Configuration: one YAML file, with quick-start command-line flags layered on top."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names file:line where known."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass
+class ZoneConfig:
+    file: str
+    origin: str | None = None
+    profile: str | None = None
+    allow_update: list[str] = field(default_factory=list)
+    allow_transfer: list[str] = field(default_factory=list)
+    notify: list[Endpoint] = field(default_factory=list)
+    update_policy: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Config:
+    listen: list[Endpoint] = field(default_factory=lambda: [Endpoint("127.0.0.1", 5300)])
+    zones: list[ZoneConfig] = field(default_factory=list)
+    data_dir: str = "./var"
+    http: Endpoint | None = field(default_factory=lambda: Endpoint("127.0.0.1", 9153))
+    max_udp_payload: int = 1232
+    tcp_idle_timeout: float = 10.0
+    tcp_max_connections: int = 256
+    tcp_max_queries_per_connection: int = 0
+    serial_policy: str = "increment"
+    journal_depth: int = 1000
+    journal_max_bytes: int = 64 << 20
+    cache_entries: int = 200_000
+    profile: str = "balanced"
+    api_token: str | None = None
+    keys: list[dict[str, Any]] = field(default_factory=list)
+    notify: list[Endpoint] = field(default_factory=list)
+    source: str = "<command line>"
+
+
+def parse_endpoint(text: str, default_port: int = 53) -> Endpoint:
+    """``host:port``, ``[v6]:port``, bare ``host`` or bare ``v6``."""
+    text = str(text).strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = text, ""
+    try:
+        p = int(port) if port else default_port
+    except ValueError as e:
+        raise ConfigError(f"bad port in {text!r}") from e
+    if not 0 <= p <= 65535 or not host:
+        raise ConfigError(f"bad address {text!r}")
+    return Endpoint(host, p)
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Keeps the line of every mapping so errors can name file:line."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    d = loader.construct_mapping(node, deep=True)
+    d["__line__"] = node.start_mark.line + 1
+    return d
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+_TOP_KEYS = {
+    "listen", "zones", "data_dir", "http", "max_udp_payload", "tcp_idle_timeout",
+    "tcp_max_connections", "tcp_max_queries_per_connection", "serial_policy", "journal_depth",
+    "journal_max_bytes", "cache_entries", "profile", "api_token", "keys", "notify",
+}  # fmt: skip
+_ZONE_KEYS = {
+    "file", "origin", "profile", "allow_update", "allow_transfer", "notify", "update_policy",
+}  # fmt: skip
+
+
+def load_yaml(path: str) -> Config:
+    try:
+        with open(path, encoding="utf-8") as f:
+            raw = yaml.load(f, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror}") from e
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else path
+        raise ConfigError(f"{where}: {getattr(e, 'problem', None) or e}") from e
+    if raw is None:
+        raw = {"__line__": 1}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}:1: the top level must be a mapping")
+    base = os.path.dirname(os.path.abspath(path))
+    cfg = Config(source=path)
+
+    def err(d: dict[str, Any], msg: str) -> ConfigError:
+        return ConfigError(f"{path}:{d.get('__line__', 1)}: {msg}")
+
+    unknown = set(raw) - _TOP_KEYS - {"__line__"}
+    if unknown:
+        raise err(raw, f"unknown setting(s): {', '.join(sorted(unknown))}")
+    try:
+        if "listen" in raw:
+            items = raw["listen"] if isinstance(raw["listen"], list) else [raw["listen"]]
+            cfg.listen = [parse_endpoint(x, 53) for x in items]
+        if "http" in raw:
+            cfg.http = None if raw["http"] in (None, False, "off") else parse_endpoint(raw["http"], 9153)
+        if "notify" in raw:
+            cfg.notify = [parse_endpoint(x, 53) for x in raw["notify"]]
+        for k in ("data_dir", "serial_policy", "profile", "api_token"):
+            if k in raw and raw[k] is not None:
+                setattr(cfg, k, str(raw[k]))
+        for k in ("max_udp_payload", "tcp_max_connections", "tcp_max_queries_per_connection",
+                  "journal_depth", "journal_max_bytes", "cache_entries"):  # fmt: skip
+            if k in raw:
+                setattr(cfg, k, int(raw[k]))
+        if "tcp_idle_timeout" in raw:
+            cfg.tcp_idle_timeout = float(raw["tcp_idle_timeout"])
+        if not os.path.isabs(cfg.data_dir):
+            cfg.data_dir = os.path.normpath(os.path.join(base, cfg.data_dir))
+        cfg.keys = [dict(k) for k in raw.get("keys") or []]
+        for z in raw.get("zones") or []:
+            if isinstance(z, str):
+                z = {"file": z}
+            bad = set(z) - _ZONE_KEYS - {"__line__"}
+            if bad:
+                raise err(z, f"unknown zone setting(s): {', '.join(sorted(bad))}")
+            if "file" not in z:
+                raise err(z, "a zone needs 'file'")
+            f = str(z["file"])
+            zc = ZoneConfig(
+                file=f if os.path.isabs(f) else os.path.normpath(os.path.join(base, f)),
+                origin=z.get("origin"),
+                profile=z.get("profile"),
+                allow_update=[str(a) for a in z.get("allow_update") or []],
+                allow_transfer=[str(a) for a in z.get("allow_transfer") or []],
+                notify=[parse_endpoint(x, 53) for x in z.get("notify") or []],
+                update_policy=list(z.get("update_policy") or []),
+            )
+            cfg.zones.append(zc)
+    except ConfigError as e:
+        if str(e).startswith(path):
+            raise
+        raise err(raw, str(e)) from e
+    except (TypeError, ValueError) as e:
+        raise err(raw, str(e)) from e
+    if cfg.serial_policy not in ("increment", "unixtime", "date"):
+        raise err(raw, f"serial_policy must be increment, unixtime or date, not {cfg.serial_policy!r}")
+    return cfg

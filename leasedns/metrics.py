@@ -1,0 +1,88 @@
+"""Every Prometheus metric leasedns exports, declared in one place.
+
+The query path only bumps plain integers (``server.dispatch.Counters`` and the
+answer cache's per-entry hit counts); ``LeasednsCollector`` turns them into
+metric families when Prometheus scrapes, so counting costs nothing per query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from leasedns import __version__
+from leasedns.wire import names
+
+if TYPE_CHECKING:
+    from leasedns.server.core import ServerCore
+
+NS = "leasedns"
+
+_RCODES = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
+           6: "YXDOMAIN", 7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE", 16: "BADVERS"}  # fmt: skip
+_QTYPES = {1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA",
+           33: "SRV", 35: "NAPTR", 39: "DNAME", 43: "DS", 44: "SSHFP", 52: "TLSA", 65: "HTTPS",
+           99: "SPF", 255: "ANY", 251: "IXFR", 252: "AXFR", 257: "CAA", 0: "none"}  # fmt: skip
+
+
+def qtype_label(t: int) -> str:
+    return _QTYPES.get(t, "other")
+
+
+def rcode_label(r: int) -> str:
+    return _RCODES.get(r, str(r))
+
+
+class LeasednsCollector(Collector):
+    def __init__(self, core: ServerCore) -> None:
+        self.core = core
+
+    def collect(self) -> Iterator[object]:  # type: ignore[override]
+        core = self.core
+        c = core.dispatcher.counters
+        q = CounterMetricFamily(
+            f"{NS}_queries", "DNS messages answered, by query type and response code",
+            labels=["qtype", "rcode"],
+        )  # fmt: skip
+        merged: dict[tuple[str, str], int] = {}
+        for src in (c.queries, core.cache.hit_counts()):
+            for (qt, rc), n in src.items():
+                k = (qtype_label(qt), rcode_label(rc))
+                merged[k] = merged.get(k, 0) + n
+        for (qt, rc), n in sorted(merged.items()):
+            q.add_metric([qt, rc], n)
+        yield q
+        yield CounterMetricFamily(f"{NS}_truncated_answers", "UDP answers sent with TC=1", value=c.truncated)
+        yield CounterMetricFamily(f"{NS}_cache_hits", "Answers served from the wire cache",
+                                  value=sum(core.cache.hit_counts().values()))  # fmt: skip
+        yield CounterMetricFamily(f"{NS}_cache_misses", "Cacheable queries answered by the engine", value=c.cache_misses)
+        yield GaugeMetricFamily(f"{NS}_cache_entries", "Wire answers currently cached", value=len(core.cache))
+        yield CounterMetricFamily(f"{NS}_malformed_packets", "Packets answered FORMERR or dropped as malformed",
+                                  value=c.malformed)  # fmt: skip
+        yield CounterMetricFamily(f"{NS}_dropped_packets", "Packets dropped unanswered (short, or QR=1)", value=c.dropped)
+        yield CounterMetricFamily(f"{NS}_zone_load_errors", "Zone files that failed to load", value=core.zone_load_errors)
+        serial = GaugeMetricFamily(f"{NS}_zone_serial", "Current SOA serial", labels=["zone"])
+        records = GaugeMetricFamily(f"{NS}_zone_rrsets", "RRsets in the zone", labels=["zone"])
+        with core.store.reader() as r:
+            for origin, st in r.zones():
+                if origin not in core.zones:
+                    continue
+                z = names.to_text(origin)
+                serial.add_metric([z], st.serial)
+                records.add_metric([z], sum(1 for _ in r.iter_zone(origin)))
+        yield serial
+        yield records
+        info = InfoMetricFamily(f"{NS}_build", "leasedns build information")
+        info.add_metric([], {"version": __version__})
+        yield info
+        for extra in core.extra_collectors:
+            yield from extra()
+
+
+def registry_for(core: ServerCore) -> CollectorRegistry:
+    reg = CollectorRegistry(auto_describe=False)
+    reg.register(LeasednsCollector(core))
+    return reg

@@ -1,0 +1,175 @@
+"""Bytes in, reply out: validate a message and route it by opcode (pure; no sockets).
+
+Cheapest rejections first, as NSD's ``query_process`` does: short packets and
+responses are dropped, unknown opcodes get NOTIMP, anything dnslib cannot
+parse gets FORMERR.  Only then does a query reach the lookup engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dnslib import DNSError, DNSRecord
+
+from leasedns.query import respond
+from leasedns.query.lookup import Lookup, LookupResult
+from leasedns.query.respond import Request
+from leasedns.query.zoneindex import ZoneIndex
+from leasedns.store.zonestore import Store
+from leasedns.wire import names
+
+OP_QUERY, OP_NOTIFY, OP_UPDATE = 0, 4, 5
+T_OPT, T_TSIG, T_IXFR, T_AXFR, T_MAILB, T_MAILA = 41, 250, 251, 252, 253, 254
+C_IN = 1
+
+
+@dataclass(slots=True)
+class Reply:
+    """What to send back; ``result`` is set for answers the cache may keep."""
+
+    wire: bytes | None
+    result: LookupResult | None = None
+    stream: list[bytes] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Counters:
+    """Plain integers bumped on the query path, read by the metrics collector at scrape time."""
+
+    queries: dict[tuple[int, int], int] = field(default_factory=dict)
+    malformed: int = 0
+    truncated: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
+    dropped: int = 0
+
+    def count(self, qtype: int, rcode: int) -> None:
+        k = (qtype, rcode)
+        self.queries[k] = self.queries.get(k, 0) + 1
+
+
+class FormErr(Exception):
+    """A message that does not follow RFC 1035 §4.1."""
+
+
+def parse_request(data: bytes) -> tuple[Request, DNSRecord]:
+    """Validate with dnslib, then take the question exactly as it was sent."""
+    try:
+        rec = DNSRecord.parse(data)
+    except (DNSError, ValueError, IndexError, KeyError, UnicodeError, TypeError) as e:
+        raise FormErr(str(e)) from e
+    h = rec.header
+    if h.q != 1 or len(rec.questions) != 1:
+        raise FormErr("QDCOUNT must be 1")
+    i = 12
+    labels = []
+    while True:
+        if i >= len(data):
+            raise FormErr("question runs past the end")
+        n = data[i]
+        if n == 0:
+            break
+        if n > 63:
+            raise FormErr("compressed question name")
+        labels.append(data[i + 1 : i + 1 + n].lower())
+        i += n + 1
+    qend = i + 5
+    if qend > len(data):
+        raise FormErr("short question")
+    qname = tuple(labels)
+    try:
+        names.check(qname)
+    except names.NameError_ as e:
+        raise FormErr(str(e)) from e
+    qtype = int.from_bytes(data[i + 1 : i + 3], "big")
+    qclass = int.from_bytes(data[i + 3 : i + 5], "big")
+    edns = None
+    opts = [rr for rr in rec.ar if rr.rtype == T_OPT]
+    for idx, rr in enumerate(rec.ar):
+        if rr.rtype == T_TSIG and idx != len(rec.ar) - 1:
+            raise FormErr("TSIG must be the last record")
+    if len(opts) > 1:
+        raise FormErr("more than one OPT")
+    if opts:
+        o = opts[0]
+        if str(o.rname) not in (".", ""):
+            raise FormErr("OPT owner must be the root")
+        edns = (int(o.rclass), (int(o.ttl) >> 16) & 0xFF, bool(int(o.ttl) & 0x8000))
+    flags = int.from_bytes(data[2:4], "big")
+    req = Request(h.id, flags, h.opcode, qname, qtype, qclass, bytes(data[12:qend]), edns)
+    return req, rec
+
+
+class Dispatcher:
+    """Routes validated messages; the update, transfer and notify engines plug in."""
+
+    def __init__(self, zones: ZoneIndex, max_udp: int = 1232) -> None:
+        self.zones = zones
+        self.max_udp = max_udp
+        self.counters = Counters()
+        self.update_handler: Callable[[bytes, Request, DNSRecord, object, bool], Reply] | None = None
+        self.notify_handler: Callable[[bytes, Request, DNSRecord, object], Reply] | None = None
+        self.xfr_handler: Callable[[bytes, Request, DNSRecord, object, bool], Reply] | None = None
+
+    def handle(self, data: bytes, store: Store, addr: object, tcp: bool) -> Reply:
+        c = self.counters
+        if len(data) < 12 or data[2] & 0x80:
+            c.dropped += 1
+            return Reply(None)  # too short to answer, or a response: never reply (RFC 1035 §7.3)
+        opcode = (data[2] >> 3) & 0xF
+        if opcode not in (OP_QUERY, OP_NOTIFY, OP_UPDATE):
+            c.count(0, respond.NOTIMP)
+            return Reply(respond.render_header_error(data, respond.NOTIMP))
+        try:
+            req, rec = parse_request(data)
+        except FormErr:
+            c.malformed += 1
+            c.count(0, respond.FORMERR)
+            return Reply(respond.render_header_error(data, respond.FORMERR))
+        if req.edns is not None and req.edns[1] > 0:
+            c.count(req.qtype, respond.BADVERS)
+            return Reply(respond.render_error(req, respond.BADVERS, self.max_udp))
+        if opcode == OP_UPDATE:
+            return self._plug(self.update_handler, data, req, rec, addr, tcp)
+        if opcode == OP_NOTIFY:
+            if self.notify_handler is None:
+                return Reply(respond.render_error(req, respond.NOTIMP, self.max_udp))
+            return self.notify_handler(data, req, rec, addr)
+        return self.query(data, req, rec, store, addr, tcp)
+
+    def _plug(self, handler, data, req, rec, addr, tcp) -> Reply:  # type: ignore[no-untyped-def]
+        if handler is None:
+            return Reply(respond.render_error(req, respond.NOTIMP, self.max_udp))
+        return handler(data, req, rec, addr, tcp)
+
+    def query(
+        self,
+        data: bytes,
+        req: Request,
+        rec: DNSRecord,
+        store: Store,
+        addr: object,
+        tcp: bool,
+    ) -> Reply:
+        qtype = req.qtype
+        if qtype in (T_AXFR, T_IXFR):
+            if self.xfr_handler is None:
+                return Reply(respond.render_error(req, respond.NOTIMP, self.max_udp))
+            return self.xfr_handler(data, req, rec, addr, tcp)
+        if qtype in (T_OPT, T_TSIG) or (rec.header.a or rec.header.auth):
+            self.counters.count(qtype, respond.FORMERR)
+            return Reply(respond.render_error(req, respond.FORMERR, self.max_udp))
+        if qtype in (T_MAILA, T_MAILB) or 128 <= qtype <= 249:
+            self.counters.count(qtype, respond.NOTIMP)
+            return Reply(respond.render_error(req, respond.NOTIMP, self.max_udp))
+        if req.qclass != C_IN:
+            self.counters.count(qtype, respond.REFUSED)
+            return Reply(respond.render_error(req, respond.REFUSED, self.max_udp))
+        with store.reader() as reader:
+            res = Lookup(reader, self.zones).run(req.qname, qtype, tcp)
+        wire = respond.render_result(req, res, tcp, self.max_udp)
+        self.counters.count(qtype, wire[3] & 0xF)
+        if wire[2] & 0x02:
+            self.counters.truncated += 1
+        return Reply(wire, res)

@@ -1,0 +1,88 @@
+"""LMDB backend: the only module that imports ``lmdb``.
+
+Sync is left on (LMDB's default), so a write transaction is on disk when
+``write()`` returns; callers acknowledge updates only after that.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import lmdb
+
+from leasedns.store.schema import DATABASES, SCHEMA_VERSION
+
+
+class StoreVersionError(RuntimeError):
+    """The data directory was written by an incompatible schema version."""
+
+
+class _Txn:
+    __slots__ = ("_txn", "_dbs")
+
+    def __init__(self, txn: Any, dbs: dict[bytes, Any]) -> None:
+        self._txn = txn
+        self._dbs = dbs
+
+    def get(self, db: bytes, key: bytes) -> bytes | None:
+        return self._txn.get(key, db=self._dbs[db])
+
+    def scan(self, db: bytes, start: bytes = b"") -> Iterator[tuple[bytes, bytes]]:
+        cur = self._txn.cursor(db=self._dbs[db])
+        if not cur.set_range(start):
+            return
+        yield from cur.iternext()
+
+    def last(self, db: bytes) -> tuple[bytes, bytes] | None:
+        cur = self._txn.cursor(db=self._dbs[db])
+        if not cur.last():
+            return None
+        return cur.key(), cur.value()
+
+    def put(self, db: bytes, key: bytes, value: bytes) -> None:
+        self._txn.put(key, value, db=self._dbs[db])
+
+    def delete(self, db: bytes, key: bytes) -> bool:
+        return bool(self._txn.delete(key, db=self._dbs[db]))
+
+
+class LmdbKV:
+    def __init__(self, path: str, map_size: int = 1 << 34, readonly: bool = False) -> None:
+        os.makedirs(path, exist_ok=True)
+        self.env = lmdb.open(
+            path,
+            map_size=map_size,
+            max_dbs=len(DATABASES) + 4,
+            sync=True,
+            metasync=True,
+            readonly=readonly,
+            max_readers=256,
+        )
+        self._dbs = {name: self.env.open_db(name, create=not readonly) for name in DATABASES}
+        if not readonly:
+            with self.env.begin(write=True) as txn:
+                have = txn.get(b"version", db=self._dbs[b"schema"])
+                if have is None:
+                    txn.put(b"version", SCHEMA_VERSION, db=self._dbs[b"schema"])
+                elif have != SCHEMA_VERSION:
+                    raise StoreVersionError(f"store schema {have!r}, this leasedns knows {SCHEMA_VERSION!r}")
+
+    @contextmanager
+    def read(self) -> Iterator[_Txn]:
+        with self.env.begin(write=False) as txn:
+            yield _Txn(txn, self._dbs)
+
+    @contextmanager
+    def write(self) -> Iterator[_Txn]:
+        with self.env.begin(write=True) as txn:
+            yield _Txn(txn, self._dbs)
+
+    def begin_read(self) -> Any:
+        """A raw read transaction for the query path (caller aborts it)."""
+        return self.env.begin(write=False)
+
+    def close(self) -> None:
+        self.env.close()

@@ -1,0 +1,149 @@
+"""Values kept beside the answer data: RRset metadata, zone state, journal and audit records."""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+
+class Provenance(enum.StrEnum):
+    """Who wrote an RRset; humans (zonefile, admin) outrank automation (dhcp, client)."""
+
+    ZONEFILE = "zonefile"
+    ADMIN = "admin"
+    DHCP = "dhcp"
+    CLIENT = "client"
+
+    @property
+    def is_human(self) -> bool:
+        return self in (Provenance.ZONEFILE, Provenance.ADMIN)
+
+
+class State(enum.StrEnum):
+    ACTIVE = "active"
+    GRACE = "grace"
+    PROPOSED = "proposed"
+    PINNED = "pinned"
+
+
+@dataclass(frozen=True, slots=True)
+class RRLease:
+    """A lease on one RR (or the whole RRset when ``rdata`` is empty).
+
+    ``kind`` is ``deferred-delete`` (draft §3), ``update-lease`` (RFC 9664) or
+    ``dhcp``; ``started`` and ``seconds`` give the half-life schedule (draft §4.2).
+    """
+
+    rdata_hex: str
+    kind: str
+    started: int
+    seconds: int
+    deadline: int
+    issuer: str = ""
+    role: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RRsetMeta:
+    provenance: Provenance = Provenance.ZONEFILE
+    state: State = State.ACTIVE
+    identity: str = ""
+    created: int = 0
+    confirmed: int = 0
+    human_touched: int = 0
+    state_deadline: int = 0
+    pinned: bool = False
+    writer: str = ""
+    leases: tuple[RRLease, ...] = ()
+    ttls: tuple[tuple[str, int], ...] = ()
+
+    def to_json(self) -> bytes:
+        d = asdict(self)
+        d["leases"] = [asdict(x) for x in self.leases]
+        d["ttls"] = [list(x) for x in self.ttls]
+        return json.dumps(d, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> RRsetMeta:
+        d = json.loads(raw)
+        known = {f.name for f in fields(cls)}
+        d = {k: v for k, v in d.items() if k in known}
+        d["provenance"] = Provenance(d.get("provenance", "zonefile"))
+        d["state"] = State(d.get("state", "active"))
+        d["leases"] = tuple(RRLease(**x) for x in d.get("leases", ()))
+        d["ttls"] = tuple((str(a), int(b)) for a, b in d.get("ttls", ()))
+        return cls(**d)
+
+    def with_(self, **changes: Any) -> RRsetMeta:
+        return replace(self, **changes)
+
+
+@dataclass(slots=True)
+class ZoneState:
+    origin: str
+    serial: int
+    files: dict[str, str] = field(default_factory=dict)
+    source: str = ""
+    profile: str = ""
+    imported: int = 0
+    journal_seq: int = 0
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> ZoneState:
+        d = json.loads(raw)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+# One RR in presentation-independent form: (owner text, type, ttl, rdata hex).
+RRTuple = tuple[str, int, int, str]
+
+
+@dataclass(slots=True)
+class JournalEntry:
+    """The difference between two serials (RFC 1995 §4 "difference sequence")."""
+
+    serial_from: int
+    serial_to: int
+    deleted: list[RRTuple]
+    added: list[RRTuple]
+    actor: str
+    reason: str
+    time: int
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> JournalEntry:
+        d = json.loads(raw)
+        d["deleted"] = [tuple(x) for x in d["deleted"]]
+        d["added"] = [tuple(x) for x in d["added"]]
+        return cls(**d)
+
+
+@dataclass(slots=True)
+class AuditEvent:
+    time: float
+    kind: str
+    zone: str
+    actor: str = ""
+    role: str = ""
+    client: str = ""
+    outcome: str = ""
+    reason: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self), separators=(",", ":"), default=str).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> AuditEvent:
+        d = json.loads(raw)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})

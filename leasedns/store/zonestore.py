@@ -1,0 +1,180 @@
+"""Zone-level reads and writes over an ordered key/value backend (LMDB or its in-memory twin)."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from leasedns.store import schema
+from leasedns.store.kv import KVBackend, KVReader, KVWriter
+from leasedns.store.records import AuditEvent, JournalEntry, RRsetMeta, ZoneState
+from leasedns.wire import names
+from leasedns.wire.names import Name
+
+RRsetData = tuple[int, tuple[bytes, ...]]
+
+
+class Reader:
+    """Read access to zones; the query engine sees only this."""
+
+    __slots__ = ("kv",)
+
+    def __init__(self, kv: KVReader) -> None:
+        self.kv = kv
+
+    def zones(self) -> list[tuple[Name, ZoneState]]:
+        out = []
+        for k, v in self.kv.scan(b"zones"):
+            out.append((names.from_key(k), ZoneState.from_json(v)))
+        return out
+
+    def zone_state(self, zone: Name) -> ZoneState | None:
+        v = self.kv.get(b"zones", names.key(zone))
+        return None if v is None else ZoneState.from_json(v)
+
+    def get(self, zone: Name, owner: Name, rtype: int) -> RRsetData | None:
+        v = self.kv.get(b"rrsets", schema.rrset_key(zone, owner, rtype))
+        return None if v is None else schema.decode_rrset(v)
+
+    def types_at(self, zone: Name, owner: Name) -> dict[int, RRsetData]:
+        prefix = schema.owner_prefix(zone, owner) + b"\x00"
+        n = len(prefix) + 2
+        out: dict[int, RRsetData] = {}
+        for k, v in self.kv.scan(b"rrsets", prefix):
+            if len(k) != n or not k.startswith(prefix):
+                break
+            out[int.from_bytes(k[-2:], "big")] = schema.decode_rrset(v)
+        return out
+
+    def has_children(self, zone: Name, owner: Name) -> bool:
+        """True when some name strictly below ``owner`` holds data (so ``owner`` exists)."""
+        prefix = schema.owner_prefix(zone, owner)
+        for k, _ in self.kv.scan(b"rrsets", prefix + b"\x01"):
+            return k.startswith(prefix)
+        return False
+
+    def iter_zone(self, zone: Name) -> Iterator[tuple[Name, int, int, tuple[bytes, ...]]]:
+        """Every RRset of ``zone`` in canonical order (apex first)."""
+        prefix = schema.zone_prefix(zone)
+        for k, v in self.kv.scan(b"rrsets", prefix):
+            if not k.startswith(prefix):
+                break
+            owner, rtype = schema.split_rrset_key(zone, k)
+            ttl, rdatas = schema.decode_rrset(v)
+            yield owner, rtype, ttl, rdatas
+
+    def get_meta(self, zone: Name, owner: Name, rtype: int) -> RRsetMeta | None:
+        v = self.kv.get(b"meta", schema.rrset_key(zone, owner, rtype))
+        return None if v is None else RRsetMeta.from_json(v)
+
+    def iter_meta(self, zone: Name) -> Iterator[tuple[Name, int, RRsetMeta]]:
+        prefix = schema.zone_prefix(zone)
+        for k, v in self.kv.scan(b"meta", prefix):
+            if not k.startswith(prefix):
+                break
+            owner, rtype = schema.split_rrset_key(zone, k)
+            yield owner, rtype, RRsetMeta.from_json(v)
+
+    def journal(self, zone: Name) -> Iterator[tuple[int, JournalEntry]]:
+        prefix = schema.zone_prefix(zone)
+        for k, v in self.kv.scan(b"journal", prefix):
+            if not k.startswith(prefix) or len(k) != len(prefix) + 8:
+                break
+            yield schema.journal_seq(k), JournalEntry.from_json(v)
+
+    def audit_events(self, since: float = 0.0) -> Iterator[AuditEvent]:
+        start = schema.audit_key(int(since * 1e9), 0)
+        for _, v in self.kv.scan(b"audit", start):
+            yield AuditEvent.from_json(v)
+
+
+class Writer(Reader):
+    """Writes inside one transaction: all of it lands, or none of it."""
+
+    __slots__ = ("_audit_seq",)
+    kv: KVWriter
+
+    def __init__(self, kv: KVWriter, audit_seq: itertools.count) -> None:
+        super().__init__(kv)
+        self._audit_seq = audit_seq
+
+    def put_rrset(
+        self,
+        zone: Name,
+        owner: Name,
+        rtype: int,
+        ttl: int,
+        rdatas: tuple[bytes, ...],
+        meta: RRsetMeta,
+    ) -> None:
+        k = schema.rrset_key(zone, owner, rtype)
+        self.kv.put(b"rrsets", k, schema.encode_rrset(ttl, rdatas))
+        self.kv.put(b"meta", k, meta.to_json())
+
+    def put_meta(self, zone: Name, owner: Name, rtype: int, meta: RRsetMeta) -> None:
+        self.kv.put(b"meta", schema.rrset_key(zone, owner, rtype), meta.to_json())
+
+    def delete_rrset(self, zone: Name, owner: Name, rtype: int) -> bool:
+        k = schema.rrset_key(zone, owner, rtype)
+        self.kv.delete(b"meta", k)
+        return self.kv.delete(b"rrsets", k)
+
+    def put_zone_state(self, zone: Name, state: ZoneState) -> None:
+        self.kv.put(b"zones", names.key(zone), state.to_json())
+
+    def delete_zone(self, zone: Name) -> None:
+        prefix = schema.zone_prefix(zone)
+        for db in (b"rrsets", b"meta", b"journal", b"tombstones"):
+            doomed = [k for k, _ in _prefixed(self.kv, db, prefix)]
+            for k in doomed:
+                self.kv.delete(db, k)
+        self.kv.delete(b"zones", names.key(zone))
+
+    def append_journal(
+        self, zone: Name, state: ZoneState, entry: JournalEntry, depth: int, max_bytes: int
+    ) -> None:
+        """Add one entry, then drop the oldest until depth and size limits hold."""
+        state.journal_seq += 1
+        self.kv.put(b"journal", schema.journal_key(zone, state.journal_seq), entry.to_json())
+        entries = [(k, len(v)) for k, v in _prefixed(self.kv, b"journal", schema.zone_prefix(zone))]
+        total = sum(n for _, n in entries)
+        while entries and (len(entries) > depth or total > max_bytes) and len(entries) > 1:
+            k, n = entries.pop(0)
+            self.kv.delete(b"journal", k)
+            total -= n
+
+    def audit(self, event: AuditEvent) -> None:
+        k = schema.audit_key(int(event.time * 1e9), next(self._audit_seq))
+        self.kv.put(b"audit", k, event.to_json())
+
+
+def _prefixed(kv: KVReader, db: bytes, prefix: bytes) -> list[tuple[bytes, bytes]]:
+    out = []
+    for k, v in kv.scan(db, prefix):
+        if not k.startswith(prefix):
+            break
+        out.append((k, v))
+    return out
+
+
+class Store:
+    """Transactions over a backend: ``reader()`` and ``writer()`` as context managers."""
+
+    def __init__(self, kv: KVBackend) -> None:
+        self.kv = kv
+        self._audit_seq = itertools.count(int(time.time()) & 0xFFFF)
+
+    @contextmanager
+    def reader(self) -> Iterator[Reader]:
+        with self.kv.read() as txn:
+            yield Reader(txn)
+
+    @contextmanager
+    def writer(self) -> Iterator[Writer]:
+        with self.kv.write() as txn:
+            yield Writer(txn, self._audit_seq)
+
+    def close(self) -> None:
+        self.kv.close()

@@ -1,0 +1,153 @@
+"""Domain names as tuples of lower-cased labels, and their wire and key forms.
+
+A ``Name`` is ``tuple[bytes, ...]`` of labels left to right without the root
+label: ``www.lab.example.`` is ``(b"www", b"lab", b"example")`` and the root is
+``()``.  Labels are lower-cased ASCII (DNS compares names case-insensitively,
+RFC 4343), so names can be dict keys and compared with ``==`` directly.
+"""
+
+from __future__ import annotations
+
+Name = tuple[bytes, ...]
+
+ROOT: Name = ()
+
+
+class NameError_(ValueError):
+    """A name that is not a valid domain name."""
+
+
+def from_text(text: str, origin: Name | None = None) -> Name:
+    """Parse presentation format (``\\.`` and ``\\DDD`` escapes), relative to ``origin``."""
+    if text == "@":
+        if origin is None:
+            raise NameError_("'@' without an origin")
+        return origin
+    labels: list[bytes] = []
+    cur = bytearray()
+    i = 0
+    raw = text.encode("utf-8")
+    absolute = False
+    while i < len(raw):
+        c = raw[i]
+        if c == 0x5C:  # backslash
+            if i + 3 < len(raw) and raw[i + 1 : i + 4].isdigit():
+                val = int(raw[i + 1 : i + 4])
+                if val > 255:
+                    raise NameError_(f"bad escape in {text!r}")
+                cur.append(val)
+                i += 4
+                continue
+            if i + 1 >= len(raw):
+                raise NameError_(f"trailing backslash in {text!r}")
+            cur.append(raw[i + 1])
+            i += 2
+            continue
+        if c == 0x2E:  # dot
+            if not cur:
+                if i == len(raw) - 1 and not labels:
+                    absolute = True  # "." alone is the root
+                    i += 1
+                    continue
+                raise NameError_(f"empty label in {text!r}")
+            labels.append(bytes(cur))
+            cur = bytearray()
+            if i == len(raw) - 1:
+                absolute = True
+            i += 1
+            continue
+        cur.append(c)
+        i += 1
+    if cur:
+        labels.append(bytes(cur))
+    name = tuple(label.lower() for label in labels)
+    if not absolute:
+        if origin is None:
+            raise NameError_(f"relative name {text!r} without an origin")
+        name = name + origin
+    check(name)
+    return name
+
+
+def check(name: Name) -> None:
+    """RFC 1035 §2.3.4 limits; NUL bytes are refused because store keys use NUL as separator."""
+    total = 1
+    for label in name:
+        if not label or len(label) > 63:
+            raise NameError_("label length must be 1..63")
+        if b"\x00" in label:
+            raise NameError_("NUL byte in a label is not supported")
+        total += len(label) + 1
+    if total > 255:
+        raise NameError_("name longer than 255 octets")
+
+
+def to_text(name: Name) -> str:
+    """Presentation form with a trailing dot; unusual bytes escaped as ``\\DDD``."""
+    if not name:
+        return "."
+    out = []
+    for label in name:
+        parts = []
+        for b in label:
+            if b in (0x2E, 0x5C, 0x22, 0x28, 0x29, 0x3B, 0x40, 0x24):
+                parts.append("\\" + chr(b))
+            elif 0x21 <= b <= 0x7E:
+                parts.append(chr(b))
+            else:
+                parts.append(f"\\{b:03d}")
+        out.append("".join(parts))
+    return ".".join(out) + "."
+
+
+def to_wire(name: Name) -> bytes:
+    """Uncompressed wire form."""
+    return b"".join(bytes((len(label),)) + label for label in name) + b"\x00"
+
+
+def from_wire(data: bytes, offset: int = 0) -> tuple[Name, int]:
+    """Read an uncompressed name at ``offset``; return it and the offset after it."""
+    labels = []
+    while True:
+        if offset >= len(data):
+            raise NameError_("name runs past the end of the data")
+        n = data[offset]
+        offset += 1
+        if n == 0:
+            break
+        if n > 63:
+            raise NameError_("compressed or extended label in uncompressed data")
+        labels.append(data[offset : offset + n].lower())
+        offset += n
+        if offset > len(data):
+            raise NameError_("label runs past the end of the data")
+    name = tuple(labels)
+    check(name)
+    return name, offset
+
+
+def is_subdomain(name: Name, origin: Name) -> bool:
+    """True when ``name`` is ``origin`` or below it."""
+    n = len(origin)
+    return n == 0 or (len(name) >= n and name[len(name) - n :] == origin)
+
+
+def relative_to(name: Name, origin: Name) -> Name:
+    return name[: len(name) - len(origin)]
+
+
+def key(name: Name) -> bytes:
+    """Reversed-label store key: each label followed by NUL, root first.
+
+    ``www.lab.example.`` -> ``b"example\\0lab\\0www\\0"``.  A name's subtree is then
+    every key starting with its key, and byte order is canonical DNS order
+    (RFC 4034 §6.1) because a shorter label's NUL sorts before any byte.
+    """
+    return b"".join(label + b"\x00" for label in reversed(name))
+
+
+def from_key(k: bytes) -> Name:
+    if not k:
+        return ()
+    parts = k.split(b"\x00")
+    return tuple(reversed(parts[:-1]))

@@ -1,0 +1,1 @@
+"""xfr package."""

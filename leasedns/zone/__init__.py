@@ -1,0 +1,1 @@
+"""zone package."""
