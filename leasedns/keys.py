@@ -361,10 +361,25 @@ class _KeyFileParser:
         return keys
 
     def skip_statement(self, first: _Token) -> None:
-        """Skip a non-key statement (``update-policy``, ``zone``, ...) up to its ``;``."""
+        """Skip a non-key statement (``update-policy``, ``zone``, ...) up to its ``;``.
+
+        ddns-confgen ends its output with an unterminated ``nsupdate -k <keyfile>``
+        line, so a skipped statement may run to the end of the file, or up to a
+        ``key`` that starts a later line outside any braces.
+        """
         depth = 0
-        while True:
-            tok = self.next(f"';' to end the {first.text!r} statement from line {first.line}")
+        prev = first
+        while self.pos < len(self.tokens):
+            tok = self.tokens[self.pos]
+            if (
+                depth == 0
+                and tok.kind == "word"
+                and tok.text.lower() == "key"
+                and tok.line > prev.line
+            ):
+                return
+            self.pos += 1
+            prev = tok
             if tok.kind == "{":
                 depth += 1
             elif tok.kind == "}":
@@ -373,6 +388,11 @@ class _KeyFileParser:
                     raise self.error(tok.line, "unbalanced '}'")
             elif tok.kind == ";" and depth == 0:
                 return
+        if depth > 0:
+            raise self.error(
+                self.last_line(),
+                f"unexpected end of file inside the {first.text!r} statement from line {first.line}",
+            )
 
     def key_statement(self, start: _Token) -> TsigKey:
         name_tok = self.next("a key name")

@@ -63,6 +63,9 @@ def serve(cfg: Config) -> int:
     except StartupError as e:
         print(f"leasedns: cannot start:\n{e}", file=sys.stderr)
         return 1
+    from leasedns.net.wiring import install_all
+
+    install_all(core, cfg)
     try:
         listen(core, cfg)
     except Exception as e:  # noqa: BLE001 - CannotListenError and friends: say it plainly

@@ -44,19 +44,23 @@ class DnsStreamProtocol(Protocol):
             msg = bytes(self.buf[2 : 2 + n])
             del self.buf[: 2 + n]
             try:
-                reply = core.handle(msg, addr, tcp=True)
+                reply = core.handle(msg, addr, True, self._send)
             except Exception:  # noqa: BLE001 - one bad message must not kill the connection's peers
                 core.dispatcher.counters.malformed += 1
                 continue
             out = [reply.wire] if reply.wire is not None else []
             out += reply.stream
             for wire in out:
-                self.transport.write(len(wire).to_bytes(2, "big") + wire)  # type: ignore[union-attr]
+                self._send(wire)
             self.served += 1
             cap = self.factory.max_queries
             if cap and self.served >= cap:
                 self.transport.loseConnection()  # type: ignore[union-attr]
                 return
+
+    def _send(self, wire: bytes) -> None:
+        if self.transport is not None and self.connected:
+            self.transport.write(len(wire).to_bytes(2, "big") + wire)
 
     def connectionLost(self, reason: Any = None) -> None:
         self.factory.open -= 1

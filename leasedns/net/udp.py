@@ -32,7 +32,7 @@ class DnsDatagramProtocol(DatagramProtocol):
                 self._send(data[:2] + e[0] + data[12 : k[1]] + e[1], addr)
                 return
         try:
-            reply = core.handle(data, addr, tcp=False)
+            reply = core.handle(data, addr, False, lambda wire: self._send(wire, addr))
         except Exception:  # noqa: BLE001 - a packet must never take the listener down
             core.dispatcher.counters.malformed += 1
             return

@@ -48,6 +48,8 @@ class ServerCore:
         self.extra_collectors: list[Callable[[], list[object]]] = []
         self.http_children: dict[bytes, object] = {}
         self.start_hooks: list[Callable[[], None]] = []
+        self.keyring: object = None  # leasedns.keys.Keyring, set by net.wiring
+        self.update_engine: object = None
 
     # -- zones ---------------------------------------------------------------
 
@@ -114,5 +116,7 @@ class ServerCore:
 
     # -- messages ------------------------------------------------------------
 
-    def handle(self, data: bytes, addr: object, tcp: bool) -> Reply:
-        return self.dispatcher.handle(data, self.store, addr, tcp)
+    def handle(
+        self, data: bytes, addr: object, tcp: bool, send: Callable[[bytes], None] | None = None
+    ) -> Reply:
+        return self.dispatcher.handle(data, self.store, addr, tcp, send)

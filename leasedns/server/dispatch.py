@@ -108,11 +108,19 @@ class Dispatcher:
         self.zones = zones
         self.max_udp = max_udp
         self.counters = Counters()
-        self.update_handler: Callable[[bytes, Request, DNSRecord, object, bool], Reply] | None = None
+        self.update_handler: Callable[[bytes, object, Callable[[bytes], None]], None] | None = None
         self.notify_handler: Callable[[bytes, Request, DNSRecord, object], Reply] | None = None
         self.xfr_handler: Callable[[bytes, Request, DNSRecord, object, bool], Reply] | None = None
 
-    def handle(self, data: bytes, store: Store, addr: object, tcp: bool) -> Reply:
+    def handle(
+        self,
+        data: bytes,
+        store: Store,
+        addr: object,
+        tcp: bool,
+        send: Callable[[bytes], None] | None = None,
+    ) -> Reply:
+        """Answer ``data``; an UPDATE is queued and answered later through ``send``."""
         c = self.counters
         if len(data) < 12 or data[2] & 0x80:
             c.dropped += 1
@@ -121,6 +129,11 @@ class Dispatcher:
         if opcode not in (OP_QUERY, OP_NOTIFY, OP_UPDATE):
             c.count(0, respond.NOTIMP)
             return Reply(respond.render_header_error(data, respond.NOTIMP))
+        if opcode == OP_UPDATE:
+            if self.update_handler is None or send is None:
+                return Reply(respond.render_header_error(data, respond.NOTIMP))
+            self.update_handler(data, addr, send)  # its own parser: dnslib can't read prereqs
+            return Reply(None)
         try:
             req, rec = parse_request(data)
         except FormErr:
@@ -130,18 +143,11 @@ class Dispatcher:
         if req.edns is not None and req.edns[1] > 0:
             c.count(req.qtype, respond.BADVERS)
             return Reply(respond.render_error(req, respond.BADVERS, self.max_udp))
-        if opcode == OP_UPDATE:
-            return self._plug(self.update_handler, data, req, rec, addr, tcp)
         if opcode == OP_NOTIFY:
             if self.notify_handler is None:
                 return Reply(respond.render_error(req, respond.NOTIMP, self.max_udp))
             return self.notify_handler(data, req, rec, addr)
         return self.query(data, req, rec, store, addr, tcp)
-
-    def _plug(self, handler, data, req, rec, addr, tcp) -> Reply:  # type: ignore[no-untyped-def]
-        if handler is None:
-            return Reply(respond.render_error(req, respond.NOTIMP, self.max_udp))
-        return handler(data, req, rec, addr, tcp)
 
     def query(
         self,

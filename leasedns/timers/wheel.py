@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import heapq
+from operator import itemgetter
 
 from leasedns.timers.events import Due, TimerKind
 
 _PREFIX: dict[int, bytes] = {kind: bytes((kind,)) for kind in TimerKind}
 _KIND_OF_BYTE: dict[int, TimerKind] = {kind.value: kind for kind in TimerKind}
 
-# Region ids: index into TimerWheel._regions.
+# Region ids index TimerWheel._regions: the overdue region, the overflow, then level-major slots.
 _OVERDUE = 0
 _OVERFLOW = 1
 _FIRST_SLOT = 2
 
 _HEAP_MIN_SIZE = 8
-"""Regions with at most this many deadlines answer next_deadline with a plain min()."""
+"""Regions of at most this many deadlines answer next_deadline with a plain min()."""
+
+_by_deadline = itemgetter(0)
 
 
 class WheelConfigError(ValueError):
@@ -23,13 +26,17 @@ class WheelConfigError(ValueError):
 
 
 class _Bucket(set[bytes]):
-    """Identities of the timers that share one deadline (two or more of them)."""
+    """Identities of the timers that share one deadline, when there are two or more."""
 
     __slots__ = ("deadline",)
 
     def __init__(self, deadline: int, *identities: bytes) -> None:
         super().__init__(identities)
         self.deadline = deadline  # one int object shared by all the bucket's timers
+
+
+_Timers = bytes | _Bucket
+"""The timers of one deadline: a lone identity, or a _Bucket."""
 
 
 class TimerWheel:
@@ -39,18 +46,18 @@ class TimerWheel:
     (Varghese & Lauck 1987; the cascading form of Linux before 4.8 and of Kafka). The wheel never
     reads a clock: the caller passes `now` to `advance` and arms one wake-up at `next_deadline()`.
 
-    Layout. A timer's identity is one bytes object, kind byte + key (so identities sort like
-    (kind, key)); `_deadline_of` maps it to its deadline and `_buckets` maps each distinct
-    deadline to its timers (a bare identity when alone, else a `_Bucket`). The wheel proper holds
-    distinct deadlines only, so a cascade moves seconds, not timers. With the wheel at time T and
-    digits in base `slots`, a deadline d > T lives at the level of the highest digit where d and T
-    differ, in the slot named by d's digit there; the levels are therefore ordered (everything at
-    level L is earlier than everything at level L+1) and a timer's place is a function of (d, T),
-    which is what makes cancel O(1). Deadlines <= T wait in the overdue region, deadlines that
-    differ from T above the top level in the overflow region. `advance` jumps: it drains whole
+    Layout. A timer's identity is one bytes object, kind byte + key, so identities sort like
+    (kind, key); `_deadline_of` maps it to its deadline. The wheel proper is a list of regions,
+    each a dict from a distinct deadline to its timers (a bare identity when alone, else a
+    `_Bucket`), so a cascade moves seconds, not timers. With the wheel at time T and digits in
+    base `slots`, a deadline d > T lives at the level of the highest digit where d and T differ,
+    in the slot named by d's digit there. The levels are therefore ordered (all of level L is
+    earlier than all of level L+1), and a timer's region is a function of (d, T), which is what
+    makes cancel O(1). Deadlines <= T wait in the overdue region, deadlines that differ from T
+    above the top level in the overflow region. `advance` jumps rather than ticks: it drains whole
     levels below the highest digit that changed, splits the one slot the new time falls into, and
-    re-places the overflow only when the top digit changes, so a week's gap costs the timers it
-    fires plus at most levels x slots empty-slot checks (via per-level occupancy bitmasks).
+    re-places the overflow only when a digit above the top level changes; a week's gap costs the
+    timers it fires plus at most levels x slots bit tests on per-level occupancy masks.
 
     next_deadline is cached; when the earliest timer goes, the minimum is found in the first
     non-empty region, through a lazily pruned heap of that region kept while it stays in use.
@@ -62,7 +69,6 @@ class TimerWheel:
         "_mask",
         "_levels",
         "_deadline_of",
-        "_buckets",
         "_regions",
         "_occupied",
         "_next",
@@ -83,9 +89,8 @@ class TimerWheel:
         self._mask = slots - 1
         self._levels = levels
         self._deadline_of: dict[bytes, int] = {}
-        self._buckets: dict[int, bytes | _Bucket] = {}
-        self._regions: list[set[int]] = [set() for _ in range(_FIRST_SLOT + levels * slots)]
-        self._occupied = [0] * levels  # per level, bit s set when slot s holds deadlines
+        self._regions: list[dict[int, _Timers]] = [{} for _ in range(_FIRST_SLOT + levels * slots)]
+        self._occupied = [0] * levels  # per level, bit s is set when slot s holds deadlines
         self._next: int | None = None
         self._next_known = True
         self._heap_region = -1
@@ -128,21 +133,22 @@ class TimerWheel:
             if old == deadline:
                 return
             self._remove(identity, old)
-        buckets = self._buckets
-        bucket = buckets.get(deadline)
-        if bucket is None:
-            buckets[deadline] = identity
+        region_id = self._region_of(deadline)
+        region = self._regions[region_id]
+        timers = region.get(deadline)
+        if timers is None:
+            region[deadline] = identity
             deadline_of[identity] = deadline
-            self._place(deadline)
+            self._occupy(region_id, region, deadline)
             if self._next_known and (self._next is None or deadline < self._next):
                 self._next = deadline
-        elif isinstance(bucket, bytes):
-            shared = deadline_of[bucket]
-            buckets[deadline] = _Bucket(shared, bucket, identity)
+        elif isinstance(timers, bytes):
+            shared = deadline_of[timers]
+            region[deadline] = _Bucket(shared, timers, identity)
             deadline_of[identity] = shared
         else:
-            bucket.add(identity)
-            deadline_of[identity] = bucket.deadline
+            timers.add(identity)
+            deadline_of[identity] = timers.deadline
 
     def cancel(self, kind: TimerKind, key: bytes) -> bool:
         """Disarm timer (kind, key); False when it was not pending."""
@@ -167,10 +173,10 @@ class TimerWheel:
         """Move the wheel's time to `now` and return every timer due by then, in
         (deadline, kind, key) order. Time never goes back: an earlier `now` counts as `time`."""
         old = self._time
-        due: list[int] = []
+        due: list[tuple[int, _Timers]] = []
         overdue = self._regions[_OVERDUE]
         if overdue:
-            due.extend(overdue)
+            due.extend(overdue.items())
             overdue.clear()
             self._forget(_OVERDUE)
         if now > old:
@@ -194,10 +200,8 @@ class TimerWheel:
         digit = (deadline >> (level * self._bits)) & self._mask
         return _FIRST_SLOT + (level << self._bits) + digit
 
-    def _place(self, deadline: int) -> None:
-        region_id = self._region_of(deadline)
-        region = self._regions[region_id]
-        region.add(deadline)
+    def _occupy(self, region_id: int, region: dict[int, _Timers], deadline: int) -> None:
+        """Book-keeping after `deadline` became a new key of region `region_id`."""
         if region_id >= _FIRST_SLOT:
             slot = region_id - _FIRST_SLOT
             self._occupied[slot >> self._bits] |= 1 << (slot & self._mask)
@@ -207,36 +211,31 @@ class TimerWheel:
             else:
                 heapq.heappush(self._heap, deadline)
 
-    def _unplace(self, deadline: int) -> None:
-        region_id = self._region_of(deadline)
-        region = self._regions[region_id]
-        region.discard(deadline)
-        if not region and region_id >= _FIRST_SLOT:
-            slot = region_id - _FIRST_SLOT
-            self._occupied[slot >> self._bits] &= ~(1 << (slot & self._mask))
-
     def _remove(self, identity: bytes, deadline: int) -> None:
         del self._deadline_of[identity]
-        buckets = self._buckets
-        bucket = buckets[deadline]
-        if isinstance(bucket, bytes):
-            del buckets[deadline]
-            self._unplace(deadline)
+        region_id = self._region_of(deadline)
+        region = self._regions[region_id]
+        timers = region[deadline]
+        if isinstance(timers, bytes):
+            del region[deadline]
+            if not region and region_id >= _FIRST_SLOT:
+                slot = region_id - _FIRST_SLOT
+                self._occupied[slot >> self._bits] &= ~(1 << (slot & self._mask))
             if self._next_known and deadline == self._next:
                 self._next_known = False
             return
-        bucket.discard(identity)
-        if len(bucket) == 1:
-            (buckets[deadline],) = bucket  # back to a bare identity; the dict keeps its key
+        timers.discard(identity)
+        if len(timers) == 1:
+            (region[deadline],) = timers  # back to a bare identity; the dict keeps its key
 
     # -- turning -----------------------------------------------------------------------------
 
-    def _turn(self, old: int, now: int, due: list[int]) -> None:
-        """Move from `old` to `now` (> old, already set as time), collecting due deadlines."""
+    def _turn(self, old: int, now: int, due: list[tuple[int, _Timers]]) -> None:
+        """Move from `old` to `now` (> old, already the wheel's time), collecting due timers."""
         bits = self._bits
         occupied = self._occupied
-        top = ((old ^ now).bit_length() - 1) // bits  # highest digit that changed
-        # Below `top` every deadline shares old's digit at `top`, which `now` exceeds: all due.
+        top = ((old ^ now).bit_length() - 1) // bits  # the highest digit that changed
+        # Below `top` every deadline has old's digit at `top`, which now's exceeds: all are due.
         for level in range(min(top, self._levels)):
             self._drain(level, occupied[level], due)
             occupied[level] = 0
@@ -250,45 +249,47 @@ class TimerWheel:
         if in_use >> digit & 1:
             self._split(_FIRST_SLOT + (top << bits) + digit, now, due)
 
-    def _drain(self, level: int, slots: int, due: list[int]) -> None:
-        """Collect every deadline of the slots whose bits are set in `slots` at `level`."""
+    def _drain(self, level: int, slots: int, due: list[tuple[int, _Timers]]) -> None:
+        """Collect all timers of the slots whose bits are set in `slots` at `level`."""
         base = _FIRST_SLOT + (level << self._bits)
         regions = self._regions
         while slots:
             lowest = slots & -slots
             slots ^= lowest
             region_id = base + lowest.bit_length() - 1
-            due.extend(regions[region_id])
+            due.extend(regions[region_id].items())
             regions[region_id].clear()
             self._forget(region_id)
 
-    def _split(self, region_id: int, now: int, due: list[int]) -> None:
-        """Empty one region: deadlines up to `now` are due, the rest cascade to their new place."""
+    def _split(self, region_id: int, now: int, due: list[tuple[int, _Timers]]) -> None:
+        """Empty one region: timers up to `now` are due, the rest cascade to their new place."""
         region = self._regions[region_id]
-        self._regions[region_id] = set()
+        self._regions[region_id] = {}
         self._forget(region_id)
-        for deadline in region:
+        regions = self._regions
+        for deadline, timers in region.items():
             if deadline <= now:
-                due.append(deadline)
-            else:
-                self._place(deadline)
+                due.append((deadline, timers))
+                continue
+            target_id = self._region_of(deadline)
+            target = regions[target_id]
+            target[deadline] = timers
+            self._occupy(target_id, target, deadline)
 
-    def _fire(self, due: list[int]) -> list[Due]:
+    def _fire(self, due: list[tuple[int, _Timers]]) -> list[Due]:
         if not due:
             return []
-        due.sort()
+        due.sort(key=_by_deadline)  # deadlines are distinct across regions
         fired: list[Due] = []
         append = fired.append
-        buckets = self._buckets
         deadline_of = self._deadline_of
         kind_of = _KIND_OF_BYTE
-        for deadline in due:
-            bucket = buckets.pop(deadline)
-            if isinstance(bucket, bytes):
-                del deadline_of[bucket]
-                append(Due(deadline, kind_of[bucket[0]], bucket[1:]))
+        for deadline, timers in due:
+            if isinstance(timers, bytes):
+                del deadline_of[timers]
+                append(Due(deadline, kind_of[timers[0]], timers[1:]))
                 continue
-            for identity in sorted(bucket):
+            for identity in sorted(timers):
                 del deadline_of[identity]
                 append(Due(deadline, kind_of[identity[0]], identity[1:]))
         return fired

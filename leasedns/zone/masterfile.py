@@ -49,6 +49,9 @@ from leasedns.wire.names import Name
 
 _INCLUDE_DEPTH_LIMIT = 20
 
+# RFC 2181 §8: a TTL with the top bit set is taken as zero (BIND does the same).
+_MAX_TTL = 0x7FFFFFFF
+
 # Reader state that $INCLUDE saves and restores (RFC 1035 §5.1).
 _INCLUDE_STATE = (
     "tok",
@@ -69,6 +72,15 @@ _SIGNATURE_TYPES = frozenset({dns.rdatatype.RRSIG, dns.rdatatype.SIG})
 _FOLLOWED_NAME_FIELDS = ("target", "exchange", "mname")
 
 _LAYOUT_CHARS = frozenset(" \t\n()")
+
+_REASON_REWRITES = {
+    "": "syntax error",
+    "Text input is malformed.": "syntax error",
+    "Text input ended unexpectedly.": "unexpected end of input",
+    "RR class is not zone's class": "record class is not IN (only class IN is served)",
+    "the last used name is undefined": "no owner name: the first record must name its owner",
+    "Missing default TTL value": "no TTL: the record has none and there is no $TTL before it",
+}
 
 _LOCATION_PREFIX = re.compile(r"^\S*?:\d+:\s*")
 _WRAPPED_EXCEPTION = re.compile(r"^caught exception <class '[\w.]+'>:\s*")
@@ -163,12 +175,16 @@ class _LineTokenizer(dns.tokenizer.Tokenizer):
         self._start_line: int | None = None
         self._ungotten_line = 1
         self.quoted_as_identifier = False
+        self.last_token: dns.tokenizer.Token | None = None
+        self.paren_line = 1
 
     def _get_char(self) -> str:
         c = super()._get_char()
         self.char_line = self.line_number - 1 if c == "\n" else self.line_number
         if self._start_line is None and c and c not in _LAYOUT_CHARS:
             self._start_line = self.char_line
+        if c == "(" and not self.multiline and not self.quoting:
+            self.paren_line = self.char_line
         return c
 
     def get(self, want_leading: bool = False, want_comment: bool = False) -> dns.tokenizer.Token:
@@ -176,8 +192,11 @@ class _LineTokenizer(dns.tokenizer.Tokenizer):
         self._start_line = None
         try:
             token = super().get(want_leading, want_comment)
-        except dns.exception.DNSException:
-            self.token_line = self.char_line
+        except dns.exception.DNSException as exc:
+            # An unclosed "(" shows only at the end of the file; name where it opened.
+            unclosed = self.multiline and "parenthes" in str(exc)
+            self.token_line = self.paren_line if unclosed else self.char_line
+            self.last_token = None
             raise
         if pending is not None and token is pending:
             self.token_line = pending_line
@@ -188,6 +207,7 @@ class _LineTokenizer(dns.tokenizer.Tokenizer):
         if self.quoted_as_identifier and token.is_quoted_string():
             # BIND takes a quoted $GENERATE operand as one word and parses the result.
             token = dns.tokenizer.Token(dns.tokenizer.IDENTIFIER, token.value, token.has_escape)
+        self.last_token = token
         return token
 
     def unget(self, token: dns.tokenizer.Token) -> None:
@@ -237,7 +257,7 @@ class _MasterFileReader(dns.zonefile.Reader):
         txn = cast(dns.transaction.Transaction, self._collector)
         super().__init__(_LineTokenizer(text, path), dns.rdataclass.IN, txn)
         self.current_origin = origin
-        self.last_name = origin
+        self.last_name = None  # BIND: the first record must name its owner
         self.apex = origin
         self.files = files
         self._seen_record = False
@@ -257,9 +277,9 @@ class _MasterFileReader(dns.zonefile.Reader):
         except ZoneFileError:
             raise
         except (dns.exception.DNSException, ValueError) as exc:
-            raise ZoneFileError(
-                self._source.filename, self._source.token_line, _reason(exc)
-            ) from None
+            source = self._source
+            reason = _reason(exc, source.last_token)
+            raise ZoneFileError(source.filename, source.token_line, reason) from None
 
     def _read_entries(self) -> None:
         while True:
@@ -288,6 +308,8 @@ class _MasterFileReader(dns.zonefile.Reader):
 
     def _origin_from_first_owner(self, token: dns.tokenizer.Token) -> None:
         """With no origin given and no $ORIGIN, the first owner (the SOA's) is the origin."""
+        if token.is_whitespace():
+            raise dns.exception.SyntaxError("no owner name: the first record must name its owner")
         owner = None
         if token.is_identifier() and token.value != "@":
             owner = dns.name.from_text(token.value, None)
@@ -360,15 +382,18 @@ class _MasterFileReader(dns.zonefile.Reader):
         self.current_origin = new_origin
 
 
-def _reason(exc: BaseException) -> str:
-    """dnspython's message without its own "file:line:" or exception wrapping."""
-    text = str(exc) or (exc.__class__.__doc__ or "syntax error").strip()
+def _reason(exc: BaseException, near: dns.tokenizer.Token | None) -> str:
+    """dnspython's message without its own "file:line:" or exception wrapping, BIND-like."""
+    text = str(exc) or (exc.__class__.__doc__ or "").strip()
     text = _LOCATION_PREFIX.sub("", text, count=1)
     text = _WRAPPED_EXCEPTION.sub("bad rdata: ", text, count=1)
-    if text == "RR class is not zone's class":
-        return "record class is not IN (only class IN is served)"
+    text = _REASON_REWRITES.get(text, text)
     if text.startswith("unknown rdatatype"):
         return "unknown record type" + text[len("unknown rdatatype") :]
+    if near is not None and not text.startswith("no TTL"):
+        where = "the end of the line" if near.is_eol_or_eof() else repr(near.value)
+        if near.is_eol_or_eof() or near.value not in text:
+            text = f"near {where}: {text}"
     return text
 
 
@@ -412,6 +437,10 @@ def _check_zone(main: str, apex_dns: dns.name.Name | None, rows: list[_Row]) -> 
     soa: ZoneRecord | None = None
     for row in rows:
         record = _zone_record(row, apex, apex_text)
+        if record.ttl != row.ttl:
+            warnings.append(
+                f"{_at(record)}: TTL {row.ttl} is above {_MAX_TTL}, served as 0 (RFC 2181 §8)"
+            )
         rtype, covers = record.rtype, int(row.rdata.covers())
         key = (record.name, rtype, row.rdata.to_digestable())
         first = seen.get(key)
@@ -456,21 +485,24 @@ def _check_zone(main: str, apex_dns: dns.name.Name | None, rows: list[_Row]) -> 
 def _zone_record(row: _Row, apex: Name, apex_text: str) -> ZoneRecord:
     """Convert one RR; names must be inside the zone and free of NUL bytes."""
     name = _from_dns_name(row.name)
-    try:
-        names.check(name)
-        for attr in _FOLLOWED_NAME_FIELDS:
-            value = getattr(row.rdata, attr, None)
-            if isinstance(value, dns.name.Name):
-                names.check(_from_dns_name(value))
-    except names.NameError_ as exc:
-        raise ZoneFileError(row.file, row.line, f"{exc} ({row.name})") from None
+    checked = [("owner name", row.name)]
+    for attr in _FOLLOWED_NAME_FIELDS:
+        value = getattr(row.rdata, attr, None)
+        if isinstance(value, dns.name.Name):
+            checked.append((f"{_type_text(row.rdata.rdtype)} {attr}", value))
+    for what, dns_name in checked:
+        try:
+            names.check(_from_dns_name(dns_name))
+        except names.NameError_ as exc:
+            raise ZoneFileError(row.file, row.line, f"{what} {dns_name}: {exc}") from None
     if not names.is_subdomain(name, apex):
         raise ZoneFileError(
             row.file, row.line, f"{names.to_text(name)} is out of zone (zone is {apex_text})"
         )
     rdata = row.rdata.to_wire()
     assert rdata is not None
-    return ZoneRecord(name, int(row.rdata.rdtype), row.ttl, rdata, row.file, row.line)
+    ttl = 0 if row.ttl > _MAX_TTL else row.ttl
+    return ZoneRecord(name, int(row.rdata.rdtype), ttl, rdata, row.file, row.line)
 
 
 def _check_soa(record: ZoneRecord, first: ZoneRecord, apex: Name, apex_text: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import io
 import struct
 import time
 
@@ -16,6 +17,8 @@ import dns.rrset
 import dns.tsig
 import dns.update
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leasedns.keys import ALGORITHMS, Keyring, Role, TsigKey, keygen
 from leasedns.wire import tsig
@@ -132,7 +135,7 @@ def test_key_lookup_ignores_case() -> None:
 
 
 def test_hmac_md5_long_algorithm_name_matches_key() -> None:
-    md5 = KEYRING[("k-md5",)]
+    md5 = KEYRING[(b"k-md5",)]
     _, wire = signed_update(md5)
     assert b"\x08hmac-md5\x07sig-alg\x03reg\x03int\x00" in wire.lower()
     assert verify_request(wire, KEYRING, time.time()).authenticated
@@ -208,7 +211,9 @@ def test_mac_is_checked_before_time() -> None:
 
 def test_tsig_not_last_is_formerr() -> None:
     _, wire = signed_update(KEY)
-    extra = dns.rrset.from_text("x.lab.example.", 60, "IN", "A", "192.0.2.9").to_wire()
+    buf = io.BytesIO()
+    dns.rrset.from_text("x.lab.example.", 60, "IN", "A", "192.0.2.9").to_wire(buf)
+    extra = buf.getvalue()
     (ar,) = struct.unpack_from("!H", wire, 10)
     bad = wire[:10] + struct.pack("!H", ar + 1) + wire[12:] + extra
     assert has_tsig(bad)
@@ -284,6 +289,23 @@ def test_mac_comparison_is_constant_time(monkeypatch: pytest.MonkeyPatch) -> Non
     truncated = replace_tsig(wire, mac=rdata.mac[:16])
     assert verify_request(truncated, KEYRING, time.time()).error == BADTRUNC
     assert any(rdata.mac[:16] in pair for pair in calls)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    edits=st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=4),
+    cut=st.integers(0, 10_000),
+)
+def test_mangled_requests_never_raise(edits: list[tuple[int, int]], cut: int) -> None:
+    _, wire = signed_update(KEY)
+    b = bytearray(wire)
+    for at, value in edits:
+        b[at % len(b)] = value
+    mangled = bytes(b[: max(1, cut % (len(b) + 1))])
+    result = verify_request(mangled, KEYRING, time.time())
+    assert result.error in (NOERROR, FORMERR, BADSIG, BADKEY, BADTIME, BADTRUNC)
+    has_tsig(mangled)
+    error_response(mangled, result, result.rcode, time.time())
 
 
 # --- responses -----------------------------------------------------------------
@@ -411,7 +433,7 @@ def test_formerr_response_has_no_tsig() -> None:
 
 
 def test_error_response_to_unreadable_question_keeps_header() -> None:
-    req = b"\xab\xcd\x29\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05ab"  # UPDATE, RD clear
+    req = b"\xab\xcd\x28\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05ab"  # UPDATE, RD clear
     reply = error_response(req, tsig.TsigResult(None, FORMERR, None), FORMERR, time.time())
     assert reply == b"\xab\xcd\xa8\x01" + b"\x00" * 8
     assert error_response(b"\x01", tsig.TsigResult(None, FORMERR, None), 1, 0.0) == b""
