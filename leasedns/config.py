@@ -48,6 +48,10 @@ class Config:
     journal_max_bytes: int = 64 << 20
     cache_entries: int = 200_000
     profile: str = "balanced"
+    lease_min: int = 30
+    lease_max: int = 86400
+    key_lease_min: int = 30
+    key_lease_max: int = 7 * 86400
     api_token: str | None = None
     keys: list[dict[str, Any]] = field(default_factory=list)
     notify: list[Endpoint] = field(default_factory=list)
@@ -89,6 +93,7 @@ _TOP_KEYS = {
     "listen", "zones", "data_dir", "http", "max_udp_payload", "tcp_idle_timeout",
     "tcp_max_connections", "tcp_max_queries_per_connection", "serial_policy", "journal_depth",
     "journal_max_bytes", "cache_entries", "profile", "api_token", "keys", "notify",
+    "lease_min", "lease_max", "key_lease_min", "key_lease_max",
 }  # fmt: skip
 _ZONE_KEYS = {
     "file", "origin", "profile", "allow_update", "allow_transfer", "notify", "update_policy",
@@ -123,14 +128,17 @@ def load_yaml(path: str) -> Config:
             items = raw["listen"] if isinstance(raw["listen"], list) else [raw["listen"]]
             cfg.listen = [parse_endpoint(x, 53) for x in items]
         if "http" in raw:
-            cfg.http = None if raw["http"] in (None, False, "off") else parse_endpoint(raw["http"], 9153)
+            cfg.http = (
+                None if raw["http"] in (None, False, "off") else parse_endpoint(raw["http"], 9153)
+            )
         if "notify" in raw:
             cfg.notify = [parse_endpoint(x, 53) for x in raw["notify"]]
         for k in ("data_dir", "serial_policy", "profile", "api_token"):
             if k in raw and raw[k] is not None:
                 setattr(cfg, k, str(raw[k]))
         for k in ("max_udp_payload", "tcp_max_connections", "tcp_max_queries_per_connection",
-                  "journal_depth", "journal_max_bytes", "cache_entries"):  # fmt: skip
+                  "journal_depth", "journal_max_bytes", "cache_entries",
+                  "lease_min", "lease_max", "key_lease_min", "key_lease_max"):  # fmt: skip
             if k in raw:
                 setattr(cfg, k, int(raw[k]))
         if "tcp_idle_timeout" in raw:
@@ -164,5 +172,7 @@ def load_yaml(path: str) -> Config:
     except (TypeError, ValueError) as e:
         raise err(raw, str(e)) from e
     if cfg.serial_policy not in ("increment", "unixtime", "date"):
-        raise err(raw, f"serial_policy must be increment, unixtime or date, not {cfg.serial_policy!r}")
+        raise err(
+            raw, f"serial_policy must be increment, unixtime or date, not {cfg.serial_policy!r}"
+        )
     return cfg

@@ -55,15 +55,25 @@ class LeasednsCollector(Collector):
         for (qt, rc), n in sorted(merged.items()):
             q.add_metric([qt, rc], n)
         yield q
-        yield CounterMetricFamily(f"{NS}_truncated_answers", "UDP answers sent with TC=1", value=c.truncated)
+        yield CounterMetricFamily(
+            f"{NS}_truncated_answers", "UDP answers sent with TC=1", value=c.truncated
+        )
         yield CounterMetricFamily(f"{NS}_cache_hits", "Answers served from the wire cache",
                                   value=sum(core.cache.hit_counts().values()))  # fmt: skip
-        yield CounterMetricFamily(f"{NS}_cache_misses", "Cacheable queries answered by the engine", value=c.cache_misses)
-        yield GaugeMetricFamily(f"{NS}_cache_entries", "Wire answers currently cached", value=len(core.cache))
+        yield CounterMetricFamily(
+            f"{NS}_cache_misses", "Cacheable queries answered by the engine", value=c.cache_misses
+        )
+        yield GaugeMetricFamily(
+            f"{NS}_cache_entries", "Wire answers currently cached", value=len(core.cache)
+        )
         yield CounterMetricFamily(f"{NS}_malformed_packets", "Packets answered FORMERR or dropped as malformed",
                                   value=c.malformed)  # fmt: skip
-        yield CounterMetricFamily(f"{NS}_dropped_packets", "Packets dropped unanswered (short, or QR=1)", value=c.dropped)
-        yield CounterMetricFamily(f"{NS}_zone_load_errors", "Zone files that failed to load", value=core.zone_load_errors)
+        yield CounterMetricFamily(
+            f"{NS}_dropped_packets", "Packets dropped unanswered (short, or QR=1)", value=c.dropped
+        )
+        yield CounterMetricFamily(
+            f"{NS}_zone_load_errors", "Zone files that failed to load", value=core.zone_load_errors
+        )
         serial = GaugeMetricFamily(f"{NS}_zone_serial", "Current SOA serial", labels=["zone"])
         records = GaugeMetricFamily(f"{NS}_zone_rrsets", "RRsets in the zone", labels=["zone"])
         with core.store.reader() as r:

@@ -10,7 +10,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from leasedns import __version__
 from leasedns.config import Config, ConfigError, ZoneConfig, load_yaml, parse_endpoint
@@ -20,11 +20,19 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", "-c", help="YAML configuration file")
     p.add_argument("--listen", action="append", metavar="ADDR:PORT",
                    help="address to serve DNS on (repeatable; [::1]:5300 for IPv6; default 127.0.0.1:5300)")  # fmt: skip
-    p.add_argument("--zone", action="append", metavar="FILE", help="master file to serve (repeatable)")
+    p.add_argument(
+        "--zone", action="append", metavar="FILE", help="master file to serve (repeatable)"
+    )
     p.add_argument("--data-dir", metavar="DIR", help="where the LMDB store lives (default ./var)")
-    p.add_argument("--http", metavar="ADDR:PORT", help="metrics/API listener (default 127.0.0.1:9153; 'off')")
-    p.add_argument("--key", action="append", metavar="NAME:ALG:SECRET[:ROLE]", help="TSIG key (repeatable)")
-    p.add_argument("--notify", action="append", metavar="ADDR:PORT", help="secondary to NOTIFY (repeatable)")
+    p.add_argument(
+        "--http", metavar="ADDR:PORT", help="metrics/API listener (default 127.0.0.1:9153; 'off')"
+    )
+    p.add_argument(
+        "--key", action="append", metavar="NAME:ALG:SECRET[:ROLE]", help="TSIG key (repeatable)"
+    )
+    p.add_argument(
+        "--notify", action="append", metavar="ADDR:PORT", help="secondary to NOTIFY (repeatable)"
+    )
     p.add_argument("--profile", help="default lifecycle profile for all zones")
     p.add_argument("--api-token", help="bearer token for mutating API calls")
 
@@ -115,8 +123,8 @@ def _open_store_readonly(cfg: Config):  # type: ignore[no-untyped-def]
 
 
 def cmd_zone(args: argparse.Namespace) -> int:
-    from leasedns.zone.present import rr_text
     from leasedns.wire import names
+    from leasedns.zone.present import rr_text
 
     cfg = build_config(args)
     store = _open_store_readonly(cfg)
@@ -125,12 +133,21 @@ def cmd_zone(args: argparse.Namespace) -> int:
             rows = []
             for origin, st in r.zones():
                 n = sum(1 for _ in r.iter_zone(origin))
-                rows.append({"zone": names.to_text(origin), "serial": st.serial, "rrsets": n, "source": st.source})
+                rows.append(
+                    {
+                        "zone": names.to_text(origin),
+                        "serial": st.serial,
+                        "rrsets": n,
+                        "source": st.source,
+                    }
+                )
             if args.json:
                 print(json.dumps(rows, indent=2))
             else:
                 for row in rows:
-                    print(f"{row['zone']:32} serial {row['serial']:<12} {row['rrsets']:>7} rrsets  {row['source']}")
+                    print(
+                        f"{row['zone']:32} serial {row['serial']:<12} {row['rrsets']:>7} rrsets  {row['source']}"
+                    )
             return 0
         if not args.name:
             print("leasedns zone show|export: which zone?", file=sys.stderr)
@@ -169,7 +186,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         print(json.dumps([asdict(e) for e in events], indent=2, default=str))
         return 0
     for e in events:
-        ts = datetime.fromtimestamp(e.time, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        ts = datetime.fromtimestamp(e.time, UTC).strftime("%Y-%m-%d %H:%M:%S")
         who = e.actor + (f" ({e.role})" if e.role else "")
         print(f"{ts}  {e.kind:16} {e.zone or '-':24} {e.outcome:9} {who}  {e.reason}")
     return 0
@@ -201,7 +218,9 @@ def cmd_update(argv: Sequence[str]) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="leasedns", description="Authoritative DNS with leases and intent.")
+    p = argparse.ArgumentParser(
+        prog="leasedns", description="Authoritative DNS with leases and intent."
+    )
     p.add_argument("--version", action="version", version=f"leasedns {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="run the server")
@@ -230,7 +249,9 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("--alg", default="hmac-sha256")
     k.add_argument("--role", default="admin", choices=["admin", "dhcp", "client", "transfer"])
     k.set_defaults(func=cmd_keygen)
-    sub.add_parser("update", help="nsupdate-compatible client with deferred deletes and leases", add_help=False)
+    sub.add_parser(
+        "update", help="nsupdate-compatible client with deferred deletes and leases", add_help=False
+    )
     return p
 
 

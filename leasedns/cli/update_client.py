@@ -1,15 +1,15 @@
-"""``leasedns update``: an nsupdate-compatible UPDATE client that also sends deferred deletes and
-RFC 9664 leases.
+"""``leasedns update``: nsupdate's language and exit codes, plus deferred deletes and leases.
 
-It reads nsupdate's command language (see nsupdate_lang), signs with TSIG, sends over UDP with
-TCP fallback, and exits as nsupdate does: 0 on success, 1 on a syntax or fatal error, 2 when an
-update failed.
+Exit status as nsupdate: 0 on success, 1 on a syntax or fatal error, 2 when an update failed.
+Replies are read from the socket here rather than by ``dns.query`` so that a reply whose TSIG
+does not verify can still be decoded and its RCODE reported, as nsupdate does.
 """
 
 from __future__ import annotations
 
 import getopt
 import ipaddress
+import os
 import socket
 import struct
 import sys
@@ -169,7 +169,7 @@ def parse_arguments(argv: list[str]) -> ClientOptions:
                 f"key option must specify [hmac:]keyname:secret: {e}"
             ) from None
     if key_file is None and options.local_only and options.key is None:
-        key_file = SESSION_KEY_FILE
+        key_file = SESSION_KEY_FILE if os.path.exists(SESSION_KEY_FILE) else None
     if key_file is not None:
         options.key = read_key_file(key_file)
     return options
@@ -497,7 +497,8 @@ class UpdateClient:
         if self.server is not None:
             return zone, self.server
         try:
-            return zone, self._resolve(names.to_text(primary), self.options.port)
+            host = names.to_text(primary)[:-1] if primary else "."
+            return zone, self._resolve(host, self.options.port)
         except UpdateAbortedError as e:
             self.err.write(f"{e}\n")
             self.seen_error = True

@@ -15,7 +15,8 @@ from leasedns.server.core import ServerCore
 from leasedns.update import policy
 from leasedns.wire import names
 from leasedns.wire.names import Name
-from leasedns.zone.update_engine import UpdateEngine, ZonePolicy
+from leasedns.zone.commit import ZoneChange
+from leasedns.zone.update_engine import LeaseLimits, UpdateEngine, ZonePolicy
 
 log = logging.getLogger("leasedns")
 
@@ -46,7 +47,9 @@ def zone_policies(core: ServerCore, cfg: Config) -> Callable[[Name], ZonePolicy]
             zp = ZonePolicy()
             for zc in cfg.zones:
                 if core.zone_origins.get(zc.file) == zone:
-                    zp = ZonePolicy(policy.parse_rules(zc.update_policy, zone), list(zc.allow_update))
+                    zp = ZonePolicy(
+                        policy.parse_rules(zc.update_policy, zone), list(zc.allow_update)
+                    )
             cache[zone] = zp
         return cache[zone]
 
@@ -57,8 +60,8 @@ def install_update(core: ServerCore, cfg: Config, clock: Any = reactor) -> Updat
     keyring = build_keyring(cfg)
     core.keyring = keyring
 
-    def on_change(zone: Name, serial: int, touched: set[Name], structural: bool) -> None:
-        core.zone_changed(zone, serial, touched, structural)
+    def on_change(ch: ZoneChange) -> None:
+        core.zone_changed(ch.zone, ch.serial, set(ch.touched), ch.structural)
 
     engine = UpdateEngine(
         core.store,
@@ -72,6 +75,9 @@ def install_update(core: ServerCore, cfg: Config, clock: Any = reactor) -> Updat
         journal_depth=cfg.journal_depth,
         journal_max_bytes=cfg.journal_max_bytes,
         max_udp=cfg.max_udp_payload,
+        lease_limits=LeaseLimits(
+            cfg.lease_min, cfg.lease_max, cfg.key_lease_min, cfg.key_lease_max
+        ),
     )
 
     def handler(data: bytes, addr: object, send: Callable[[bytes], None]) -> None:

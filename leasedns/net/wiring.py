@@ -7,8 +7,11 @@ from leasedns.server.core import ServerCore
 
 
 def install_all(core: ServerCore, cfg: Config) -> None:
+    from leasedns.net.timer_wiring import install_timers
     from leasedns.net.update_wiring import install_update
     from leasedns.net.xfr_wiring import install_xfr
 
-    install_update(core, cfg)
+    wheel = install_timers(core, cfg)
+    engine = install_update(core, cfg)
+    engine.on_wheel_ops = wheel.changed
     install_xfr(core, cfg)

@@ -85,7 +85,9 @@ class AnswerCache:
         for zone in res.volatile:
             self.volatile.setdefault(zone, set()).add(key)
 
-    def invalidate(self, changed_names: Iterable[Name], zone: Name, structural: bool = False) -> None:
+    def invalidate(
+        self, changed_names: Iterable[Name], zone: Name, structural: bool = False
+    ) -> None:
         """Drop what a change to ``changed_names`` in ``zone`` may have made stale."""
         if structural:
             self.clear()

@@ -50,6 +50,7 @@ class ServerCore:
         self.start_hooks: list[Callable[[], None]] = []
         self.keyring: object = None  # leasedns.keys.Keyring, set by net.wiring
         self.update_engine: object = None
+        self.timer_engine: object = None
 
     # -- zones ---------------------------------------------------------------
 
@@ -61,7 +62,11 @@ class ServerCore:
         served: set[Name] = set()
         for zc in self.cfg.zones:
             prev = by_source.get(zc.file)
-            if prev is not None and prev[1].files and fingerprint_files(prev[1].files) == prev[1].files:
+            if (
+                prev is not None
+                and prev[1].files
+                and fingerprint_files(prev[1].files) == prev[1].files
+            ):
                 served.add(prev[0])
                 self.zone_origins[zc.file] = prev[0]
                 report.unchanged.append(zc.file)

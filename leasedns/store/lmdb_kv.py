@@ -68,7 +68,9 @@ class LmdbKV:
                 if have is None:
                     txn.put(b"version", SCHEMA_VERSION, db=self._dbs[b"schema"])
                 elif have != SCHEMA_VERSION:
-                    raise StoreVersionError(f"store schema {have!r}, this leasedns knows {SCHEMA_VERSION!r}")
+                    raise StoreVersionError(
+                        f"store schema {have!r}, this leasedns knows {SCHEMA_VERSION!r}"
+                    )
 
     @contextmanager
     def read(self) -> Iterator[_Txn]:

@@ -29,23 +29,6 @@ class State(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class RRLease:
-    """A lease on one RR (or the whole RRset when ``rdata`` is empty).
-
-    ``kind`` is ``deferred-delete`` (draft §3), ``update-lease`` (RFC 9664) or
-    ``dhcp``; ``started`` and ``seconds`` give the half-life schedule (draft §4.2).
-    """
-
-    rdata_hex: str
-    kind: str
-    started: int
-    seconds: int
-    deadline: int
-    issuer: str = ""
-    role: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class RRsetMeta:
     provenance: Provenance = Provenance.ZONEFILE
     state: State = State.ACTIVE
@@ -56,14 +39,9 @@ class RRsetMeta:
     state_deadline: int = 0
     pinned: bool = False
     writer: str = ""
-    leases: tuple[RRLease, ...] = ()
-    ttls: tuple[tuple[str, int], ...] = ()
 
     def to_json(self) -> bytes:
-        d = asdict(self)
-        d["leases"] = [asdict(x) for x in self.leases]
-        d["ttls"] = [list(x) for x in self.ttls]
-        return json.dumps(d, separators=(",", ":")).encode()
+        return json.dumps(asdict(self), separators=(",", ":")).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> RRsetMeta:
@@ -72,8 +50,6 @@ class RRsetMeta:
         d = {k: v for k, v in d.items() if k in known}
         d["provenance"] = Provenance(d.get("provenance", "zonefile"))
         d["state"] = State(d.get("state", "active"))
-        d["leases"] = tuple(RRLease(**x) for x in d.get("leases", ()))
-        d["ttls"] = tuple((str(a), int(b)) for a, b in d.get("ttls", ()))
         return cls(**d)
 
     def with_(self, **changes: Any) -> RRsetMeta:

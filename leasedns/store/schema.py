@@ -43,9 +43,16 @@ Databases (key -> value):
 ``audit``
     ``u64 unix-nanoseconds + u32 sequence`` -> JSON ``records.AuditEvent``.
 
+``leases``
+    ``zkey + b"\\0" + okey + b"\\0" + u16 type + u8 lease kind + digest`` -> JSON
+    ``lease.entry.LeaseEntry``.  Kind 1 is a deferred delete (draft §3), kind 2
+    an RFC 9664 Update Lease.  ``type`` is 255 for a delete of every RRset at
+    a name; ``digest`` is 8 bytes of SHA-256 over the canonical rdata for a
+    one-RR scope and empty for an RRset or name scope.
+
 ``due``
-    ``u64 deadline + u8 timer kind + rrset key`` -> ``b""``: the durable source
-    of the timer wheel.
+    ``u64 deadline + u8 timer kind + lease key`` -> ``b""``: the durable source
+    of the timer wheel, written in the transaction that creates the deadline.
 
 ``tombstones``
     ``zkey + b"\\0" + okey + b"\\0" + u16 type + u64 removed-at`` -> JSON of the
@@ -61,7 +68,9 @@ from leasedns.wire.names import Name
 
 SCHEMA_VERSION = b"1"
 
-DATABASES = (b"schema", b"zones", b"rrsets", b"meta", b"journal", b"audit", b"due", b"tombstones")
+DATABASES = (
+    b"schema", b"zones", b"rrsets", b"meta", b"journal", b"audit", b"leases", b"due", b"tombstones",
+)  # fmt: skip
 
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
@@ -107,6 +116,10 @@ def decode_rrset(v: bytes) -> tuple[int, tuple[bytes, ...]]:
         out.append(bytes(v[i + 2 : i + 2 + ln]))
         i += 2 + ln
     return ttl, tuple(out)
+
+
+def lease_key(zone: Name, owner: Name, rtype: int, kind: int, digest: bytes) -> bytes:
+    return rrset_key(zone, owner, rtype) + bytes((kind,)) + digest
 
 
 def journal_key(zone: Name, seq: int) -> bytes:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -84,6 +83,25 @@ class Reader:
                 break
             yield schema.journal_seq(k), JournalEntry.from_json(v)
 
+    def get_lease(self, key: bytes) -> bytes | None:
+        return self.kv.get(b"leases", key)
+
+    def leases_at(self, zone: Name, owner: Name) -> list[tuple[bytes, bytes]]:
+        """Lease entries on ``owner`` itself (any type, any kind)."""
+        prefix = schema.owner_prefix(zone, owner) + b"\x00"
+        return [(k, v) for k, v in _prefixed(self.kv, b"leases", prefix)]
+
+    def iter_leases(self, zone: Name | None = None) -> Iterator[tuple[bytes, bytes]]:
+        prefix = schema.zone_prefix(zone) if zone is not None else b""
+        for k, v in self.kv.scan(b"leases", prefix):
+            if not k.startswith(prefix):
+                break
+            yield k, v
+
+    def iter_due(self) -> Iterator[bytes]:
+        for k, _ in self.kv.scan(b"due"):
+            yield k
+
     def audit_events(self, since: float = 0.0) -> Iterator[AuditEvent]:
         start = schema.audit_key(int(since * 1e9), 0)
         for _, v in self.kv.scan(b"audit", start):
@@ -126,7 +144,7 @@ class Writer(Reader):
 
     def delete_zone(self, zone: Name) -> None:
         prefix = schema.zone_prefix(zone)
-        for db in (b"rrsets", b"meta", b"journal", b"tombstones"):
+        for db in (b"rrsets", b"meta", b"journal", b"tombstones", b"leases"):
             doomed = [k for k, _ in _prefixed(self.kv, db, prefix)]
             for k in doomed:
                 self.kv.delete(db, k)
@@ -144,6 +162,18 @@ class Writer(Reader):
             k, n = entries.pop(0)
             self.kv.delete(b"journal", k)
             total -= n
+
+    def put_lease(self, key: bytes, value: bytes) -> None:
+        self.kv.put(b"leases", key, value)
+
+    def delete_lease(self, key: bytes) -> bool:
+        return self.kv.delete(b"leases", key)
+
+    def put_due(self, key: bytes) -> None:
+        self.kv.put(b"due", key, b"")
+
+    def delete_due(self, key: bytes) -> bool:
+        return self.kv.delete(b"due", key)
 
     def audit(self, event: AuditEvent) -> None:
         k = schema.audit_key(int(event.time * 1e9), next(self._audit_seq))
@@ -164,7 +194,7 @@ class Store:
 
     def __init__(self, kv: KVBackend) -> None:
         self.kv = kv
-        self._audit_seq = itertools.count(int(time.time()) & 0xFFFF)
+        self._audit_seq = itertools.count()
 
     @contextmanager
     def reader(self) -> Iterator[Reader]:

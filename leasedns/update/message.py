@@ -132,7 +132,14 @@ def _rdata(wire: bytes, off: int, rdlen: int, rtype: int, rclass: int) -> bytes:
 
 
 def _additional(
-    msg: UpdateMessage, name: Name, rtype: int, rclass: int, ttl: int, wire: bytes, off: int, rdlen: int
+    msg: UpdateMessage,
+    name: Name,
+    rtype: int,
+    rclass: int,
+    ttl: int,
+    wire: bytes,
+    off: int,
+    rdlen: int,
 ) -> None:
     if rtype == T_TSIG:
         msg.signed = True

@@ -72,7 +72,14 @@ def parse_rules(raw: Iterable[dict[str, Any]], zone: Name) -> list[Rule]:
         if match not in ("name", "subdomain", "wildcard", "self", "zonesub"):
             raise PolicyError(f"unknown match {match!r} (name, subdomain, wildcard, self, zonesub)")
         name_text = str(r.get("name", names.to_text(zone)))
-        out.append(Rule(str(r.get("grant", "*")), match, names.from_text(name_text, zone), _types(r.get("types"))))
+        out.append(
+            Rule(
+                str(r.get("grant", "*")),
+                match,
+                names.from_text(name_text, zone),
+                _types(r.get("types")),
+            )
+        )
     return out
 
 

@@ -66,7 +66,9 @@ class ZoneTxn:
         if k not in self.before:
             self.before[k] = self.get(owner, rtype)
 
-    def put(self, owner: Name, rtype: int, ttl: int, rdatas: tuple[bytes, ...], meta: RRsetMeta) -> None:
+    def put(
+        self, owner: Name, rtype: int, ttl: int, rdatas: tuple[bytes, ...], meta: RRsetMeta
+    ) -> None:
         self._remember(owner, rtype)
         self.w.put_rrset(self.zone, owner, rtype, ttl, rdatas, meta)
 
@@ -74,7 +76,9 @@ class ZoneTxn:
         self._remember(owner, rtype)
         self.w.delete_rrset(self.zone, owner, rtype)
 
-    def changes(self) -> tuple[list[tuple[Name, int, int, bytes]], list[tuple[Name, int, int, bytes]]]:
+    def changes(
+        self,
+    ) -> tuple[list[tuple[Name, int, int, bytes]], list[tuple[Name, int, int, bytes]]]:
         """Net (deleted, added) RRs since the batch began, SOA excluded."""
         deleted, added = [], []
         for (owner, rtype), old in self.before.items():
@@ -199,14 +203,22 @@ def _add_rr(z: ZoneTxn, rr: UpdateRR, meta_for: MetaFor) -> str:
         if rr.name != z.zone:
             return "SOA only at the apex"
         cur = types.get(T_SOA)
-        if cur is None or not serials.gt(serials.soa_serial(rr.rdata), serials.soa_serial(cur[1][0])):
+        if cur is None or not serials.gt(
+            serials.soa_serial(rr.rdata), serials.soa_serial(cur[1][0])
+        ):
             return "SOA serial not higher (RFC 1982)"
         z.put(rr.name, T_SOA, rr.ttl, (rr.rdata,), meta_for(rr.name, T_SOA, z.meta(rr.name, T_SOA)))
         return ""
     if rr.rtype == T_CNAME:
         if any(t not in (T_CNAME, *_DNSSEC_BESIDE_CNAME) for t in types):
             return "CNAME beside other data"
-        z.put(rr.name, T_CNAME, rr.ttl, (rr.rdata,), meta_for(rr.name, T_CNAME, z.meta(rr.name, T_CNAME)))
+        z.put(
+            rr.name,
+            T_CNAME,
+            rr.ttl,
+            (rr.rdata,),
+            meta_for(rr.name, T_CNAME, z.meta(rr.name, T_CNAME)),
+        )
         return ""
     if T_CNAME in types and rr.rtype not in _DNSSEC_BESIDE_CNAME:
         return "name holds a CNAME"

@@ -112,7 +112,9 @@ def pack_messages(
                     continue
             big = fresh(hard_limit)
             if not big.add(1, one, room()):
-                raise RecordTooLargeError(f"an RR of type {rtype} does not fit in {hard_limit} octets")
+                raise RecordTooLargeError(
+                    f"an RR of type {rtype} does not fit in {hard_limit} octets"
+                )
             yield finish(big)
             r = fresh(target)
     if r.counts[1] or first:

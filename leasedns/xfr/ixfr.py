@@ -88,7 +88,9 @@ def _soa_at(recorded: RR | None, serial: int, current: RR) -> RR:
     return current[0], T_SOA, current[2], serials.with_serial(current[3], serial)
 
 
-def chain(entries: Iterable[tuple[int, JournalEntry]], since: int, until: int) -> list[JournalEntry]:
+def chain(
+    entries: Iterable[tuple[int, JournalEntry]], since: int, until: int
+) -> list[JournalEntry]:
     """Consecutive journal entries leading from serial ``since`` to ``until``, or [] if none do.
 
     A gap (pruned or reset history) breaks a chain; a later entry starting at
@@ -165,7 +167,9 @@ def _grouped(rrs: dict[_RRKey, int]) -> Iterator[RRset]:
     sets: dict[tuple[Name, int, int], list[bytes]] = {}
     for (owner, rtype, rdata), ttl in rrs.items():
         sets.setdefault((owner, rtype, ttl), []).append(rdata)
-    for (owner, rtype, ttl), rdatas in sorted(sets.items(), key=lambda kv: (names.key(kv[0][0]), kv[0][1])):
+    for (owner, rtype, ttl), rdatas in sorted(
+        sets.items(), key=lambda kv: (names.key(kv[0][0]), kv[0][1])
+    ):
         yield owner, rtype, ttl, tuple(rdatas)
 
 

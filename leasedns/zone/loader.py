@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from leasedns.store.records import AuditEvent, JournalEntry, Provenance, RRsetMeta, RRTuple, ZoneState
+from leasedns.store.records import (
+    AuditEvent,
+    JournalEntry,
+    Provenance,
+    RRsetMeta,
+    RRTuple,
+    ZoneState,
+)
 from leasedns.store.zonestore import Writer
 from leasedns.wire import names
 from leasedns.wire.names import Name
@@ -93,14 +100,18 @@ def import_zone(
         res.changed_names.add(k[0])
         w.delete_rrset(origin, k[0], k[1])
     old_soa = have.get((origin, T_SOA))
-    soa_changed = old_soa is None or old_soa[0] != file_soa[0] or (
-        serials.with_serial(old_soa[1][0], 0) != serials.with_serial(file_soa[1][0], 0)
+    soa_changed = (
+        old_soa is None
+        or old_soa[0] != file_soa[0]
+        or (serials.with_serial(old_soa[1][0], 0) != serials.with_serial(file_soa[1][0], 0))
     )
     if state is None:
         new_serial = file_serial
     elif res.changed or soa_changed or serials.gt(file_serial, state.serial):
         new_serial = (
-            file_serial if serials.gt(file_serial, state.serial) else serials.next_serial(state.serial, serial_policy, now)
+            file_serial
+            if serials.gt(file_serial, state.serial)
+            else serials.next_serial(state.serial, serial_policy, now)
         )
     else:
         new_serial = state.serial
@@ -110,7 +121,9 @@ def import_zone(
             res.deleted[:0] = rr_tuples(origin, T_SOA, *old_soa)
         res.added[:0] = rr_tuples(origin, T_SOA, file_soa[0], (soa_rdata,))
         res.changed_names.add(origin)
-        w.put_rrset(origin, origin, T_SOA, file_soa[0], (soa_rdata,), RRsetMeta(created=t, confirmed=t))
+        w.put_rrset(
+            origin, origin, T_SOA, file_soa[0], (soa_rdata,), RRsetMeta(created=t, confirmed=t)
+        )
     res.serial = new_serial
     if state is None:
         state = ZoneState(origin=names.to_text(origin), serial=new_serial)
@@ -120,7 +133,9 @@ def import_zone(
     state.source = source
     state.imported = t
     if res.changed and old_serial != new_serial and (old_soa is not None):
-        entry = JournalEntry(old_serial, new_serial, res.deleted, res.added, "zonefile", "zone file re-import", t)
+        entry = JournalEntry(
+            old_serial, new_serial, res.deleted, res.added, "zonefile", "zone file re-import", t
+        )
         w.append_journal(origin, state, entry, depth=1000, max_bytes=64 << 20)
     w.put_zone_state(origin, state)
     w.audit(

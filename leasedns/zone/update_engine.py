@@ -10,10 +10,13 @@ and a ``schedule`` callable (the reactor's ``callLater(0, ...)`` in production).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from leasedns.keys import Keyring
-from leasedns.store.records import AuditEvent, JournalEntry, Provenance, RRsetMeta
+from leasedns.lease.book import LeaseBook, WheelOp
+from leasedns.lease.deferred import is_deferred, purge_orphans, record_deferred, record_update_lease
+from leasedns.lease.entry import CANCEL, capped_ttl
+from leasedns.store.records import AuditEvent, Provenance, RRsetMeta
 from leasedns.store.zonestore import Store, Writer
 from leasedns.update import policy, rfc2136
 from leasedns.update.message import UpdateFormatError, UpdateMessage, UpdateRR, parse_update
@@ -21,7 +24,7 @@ from leasedns.update.rfc2136 import NOERROR, REFUSED, SERVFAIL, ZoneTxn
 from leasedns.wire import names, tsig
 from leasedns.wire.names import Name
 from leasedns.wire.render import Renderer, opt_rr
-from leasedns.zone import serial as serials
+from leasedns.zone.commit import ZoneChange, finish_zones
 from leasedns.zone.present import rr_text
 
 RCODE_TEXT = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
@@ -35,6 +38,22 @@ class ZonePolicy:
     allow_update: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class LeaseLimits:
+    """RFC 9664 §8 recommended bounds: 30 s .. 24 h for LEASE, 30 s .. 7 days for KEY-LEASE."""
+
+    lease_min: int = 30
+    lease_max: int = 86400
+    key_lease_min: int = 30
+    key_lease_max: int = 7 * 86400
+
+    def grant(self, lease: int, key_lease: int | None) -> tuple[int, int | None]:
+        g = min(max(lease, self.lease_min), self.lease_max)
+        if key_lease is None:
+            return g, None
+        return g, min(max(key_lease, self.key_lease_min), self.key_lease_max)
+
+
 @dataclass
 class Pending:
     wire: bytes
@@ -42,6 +61,7 @@ class Pending:
     send: Callable[[bytes], None]
     tsig: tsig.TsigResult
     msg: UpdateMessage | None = None
+    granted: tuple[int, int | None] | None = None
 
 
 @dataclass
@@ -60,11 +80,13 @@ class UpdateEngine:
         zone_policy: Callable[[Name], ZonePolicy],
         clock: Callable[[], float],
         schedule: Callable[[Callable[[], None]], None],
-        on_change: Callable[[Name, int, set[Name], bool], None],
+        on_change: Callable[[ZoneChange], None],
         serial_policy: str = "increment",
         journal_depth: int = 1000,
         journal_max_bytes: int = 64 << 20,
         max_udp: int = 1232,
+        lease_limits: LeaseLimits | None = None,
+        on_wheel_ops: Callable[[list[WheelOp]], None] | None = None,
     ) -> None:
         self.store = store
         self.served = served
@@ -77,6 +99,8 @@ class UpdateEngine:
         self.journal_depth = journal_depth
         self.journal_max_bytes = journal_max_bytes
         self.max_udp = max_udp
+        self.lease_limits = lease_limits or LeaseLimits()
+        self.on_wheel_ops = on_wheel_ops
         self.queue: list[Pending] = []
         self.stats = {"batches": 0, "updates": 0, "commits": 0, "refused": 0, "applied": 0}
 
@@ -108,26 +132,34 @@ class UpdateEngine:
             return
         now = self.clock()
         outcomes: list[Outcome] = []
-        changed: list[tuple[Name, int, set[Name], bool]] = []
+        changed: list[ZoneChange] = []
+        wheel_ops: list[WheelOp] = []
         try:
             with self.store.writer() as w:
                 zones: dict[Name, ZoneTxn] = {}
+                book = LeaseBook(w)
                 for p in batch:
-                    outcomes.append(self._one(w, p, zones, now))
-                changed = self._finish_zones(w, zones, now)
+                    outcomes.append(self._one(w, book, p, zones, now))
+                changed = finish_zones(w, zones, now, "update", "dynamic update", self.serial_policy,
+                                       self.journal_depth, self.journal_max_bytes)  # fmt: skip
+                wheel_ops = book.wheel_ops
         except Exception as e:  # noqa: BLE001 - nothing was committed; say so to every client
             outcomes = [Outcome(SERVFAIL, f"store error: {e}") for _ in batch]
             changed = []
+        if wheel_ops and self.on_wheel_ops is not None:
+            self.on_wheel_ops(wheel_ops)
         self.stats["batches"] += 1
         self.stats["commits"] += 1
         self.stats["updates"] += len(batch)
-        for zone, serial, touched, structural in changed:
-            self.on_change(zone, serial, touched, structural)
+        for ch in changed:
+            self.on_change(ch)
         for p, o in zip(batch, outcomes, strict=True):
             self.stats["applied" if o.rcode == NOERROR else "refused"] += 1
             p.send(self._reply(p, o.rcode, now))
 
-    def _one(self, w: Writer, p: Pending, zones: dict[Name, ZoneTxn], now: float) -> Outcome:
+    def _one(
+        self, w: Writer, book: LeaseBook, p: Pending, zones: dict[Name, ZoneTxn], now: float
+    ) -> Outcome:
         key = p.tsig.key
         key_name = key.name if key is not None else None
         role = str(key.role) if key is not None else "dhcp"
@@ -139,13 +171,14 @@ class UpdateEngine:
             self._audit(w, p, None, actor, role, out, now)
             return out
         p.msg = msg
-        out = self._evaluate(w, p, msg, zones, key_name, role, actor, now)
+        out = self._evaluate(w, book, p, msg, zones, key_name, role, actor, now)
         self._audit(w, p, msg, actor, role, out, now)
         return out
 
     def _evaluate(
         self,
         w: Writer,
+        book: LeaseBook,
         p: Pending,
         msg: UpdateMessage,
         zones: dict[Name, ZoneTxn],
@@ -156,13 +189,15 @@ class UpdateEngine:
     ) -> Outcome:
         rc = rfc2136.check_zone_section(msg, self.served)
         if rc:
-            return Outcome(rc, "zone section: not a zone served here" if rc == 9 else "zone section")
+            return Outcome(
+                rc, "zone section: not a zone served here" if rc == 9 else "zone section"
+            )
         z = zones.get(msg.zone) or ZoneTxn(w, msg.zone)
         zones[msg.zone] = z
         rc = rfc2136.check_prerequisites(z, msg)
         if rc:
             return Outcome(rc, "prerequisite failed")
-        rc = rfc2136.prescan(msg.zone, msg)
+        rc = rfc2136.prescan(msg.zone, msg, allow_deferred=True)
         if rc:
             return Outcome(rc, "prescan: malformed update RR")
         zp = self.zone_policy(msg.zone)
@@ -173,10 +208,45 @@ class UpdateEngine:
             return Outcome(REFUSED, "transfer keys may not update")
         for rr in msg.updates:
             if not policy.allowed(zp.rules, key_name, role, msg.zone, rr.name, rr.rtype):
-                return Outcome(REFUSED, f"policy: {role} may not change {names.to_text(rr.name)} type {rr.rtype}")
-        meta_for = self._meta_for(role, actor, int(now))
-        ignored = rfc2136.apply_updates(z, msg.updates, msg.zclass, meta_for)
-        return Outcome(NOERROR, "applied", ignored)
+                return Outcome(
+                    REFUSED,
+                    f"policy: {role} may not change {names.to_text(rr.name)} type {rr.rtype}",
+                )
+        return self._apply(z, book, p, msg, role, actor, int(now))
+
+    def _apply(
+        self,
+        z: ZoneTxn,
+        book: LeaseBook,
+        p: Pending,
+        msg: UpdateMessage,
+        role: str,
+        actor: str,
+        now: int,
+    ) -> Outcome:
+        """Immediate operations first, then deferred deletes and leases (draft §3, RFC 9664)."""
+        deferred = [rr for rr in msg.updates if is_deferred(rr)]
+        immediate = [rr for rr in msg.updates if not is_deferred(rr)]
+        leases = [rr.ttl for rr in deferred if rr.ttl != CANCEL]
+        if msg.lease is not None:
+            p.granted = self.lease_limits.grant(*msg.lease)
+            leases.append(p.granted[0])
+        if leases:  # draft §4.1: added RRs get at most half the (shortest) lease as TTL
+            cap = min(leases)
+            immediate = [replace(rr, ttl=capped_ttl(rr.ttl, cap)) if rr.rclass == msg.zclass else rr
+                         for rr in immediate]  # fmt: skip
+        meta_for = self._meta_for(role, actor, now)
+        ignored = rfc2136.apply_updates(z, immediate, msg.zclass, meta_for)
+        purge_orphans(z, book, {rr.name for rr in immediate if rr.rclass != msg.zclass})
+        notes = [record_deferred(z, book, rr, actor, role, now) for rr in deferred]
+        if p.granted is not None:
+            lease, key_lease = p.granted
+            adds = [rr for rr in immediate if rr.rclass == msg.zclass]
+            record_update_lease(z, book, adds, lease, key_lease or lease, actor, role, now)
+            notes.append(
+                f"update lease {lease} s" + (f", key lease {key_lease} s" if key_lease else "")
+            )
+        return Outcome(NOERROR, "applied", ignored + notes)
 
     def _meta_for(self, role: str, actor: str, now: int) -> rfc2136.MetaFor:
         prov = {"admin": Provenance.ADMIN, "client": Provenance.CLIENT}.get(role, Provenance.DHCP)
@@ -193,51 +263,15 @@ class UpdateEngine:
 
         return meta_for
 
-    def _finish_zones(
-        self, w: Writer, zones: dict[Name, ZoneTxn], now: float
-    ) -> list[tuple[Name, int, set[Name], bool]]:
-        """One serial bump and one journal entry per changed zone."""
-        out = []
-        for zone, z in zones.items():
-            deleted, added = z.changes()
-            soa_before = z.before.get((zone, T_SOA))
-            if not deleted and not added and soa_before is None:
-                continue
-            state = w.zone_state(zone)
-            cur_soa = w.get(zone, zone, T_SOA)
-            if state is None or cur_soa is None:
-                continue
-            old_serial = state.serial
-            old_soa_rr = soa_before if soa_before is not None else cur_soa
-            updated_serial = serials.soa_serial(cur_soa[1][0])
-            if soa_before is not None and serials.gt(updated_serial, old_serial):
-                new_serial = updated_serial  # the update set a higher serial itself
-            else:
-                new_serial = serials.next_serial(old_serial, self.serial_policy, now)
-            new_soa = serials.with_serial(cur_soa[1][0], new_serial)
-            meta = w.get_meta(zone, zone, T_SOA) or RRsetMeta()
-            w.put_rrset(zone, zone, T_SOA, cur_soa[0], (new_soa,), meta)
-            state.serial = new_serial
-            entry = JournalEntry(
-                serial_from=old_serial,
-                serial_to=new_serial,
-                deleted=[(names.to_text(zone), T_SOA, old_soa_rr[0], old_soa_rr[1][0].hex())]
-                + [(names.to_text(o), t, ttl, rd.hex()) for o, t, ttl, rd in deleted],
-                added=[(names.to_text(zone), T_SOA, cur_soa[0], new_soa.hex())]
-                + [(names.to_text(o), t, ttl, rd.hex()) for o, t, ttl, rd in added],
-                actor="update",
-                reason="dynamic update",
-                time=int(now),
-            )
-            w.append_journal(zone, state, entry, self.journal_depth, self.journal_max_bytes)
-            w.put_zone_state(zone, state)
-            touched = {o for o, _ in z.before} | {zone}
-            structural = any(t in (2, 39) and o != zone for o, t in z.before)  # NS or DNAME: a cut moved
-            out.append((zone, new_serial, touched, structural))
-        return out
-
     def _audit(
-        self, w: Writer, p: Pending, msg: UpdateMessage | None, actor: str, role: str, o: Outcome, now: float
+        self,
+        w: Writer,
+        p: Pending,
+        msg: UpdateMessage | None,
+        actor: str,
+        role: str,
+        o: Outcome,
+        now: float,
     ) -> None:
         detail: dict[str, object] = {"rcode": RCODE_TEXT.get(o.rcode, str(o.rcode))}
         if msg is not None:
@@ -255,7 +289,9 @@ class UpdateEngine:
                 role=role,
                 client=p.addr,
                 outcome="applied" if o.rcode == NOERROR else "refused",
-                reason=o.reason if o.rcode == NOERROR else f"{RCODE_TEXT.get(o.rcode, o.rcode)}: {o.reason}",
+                reason=o.reason
+                if o.rcode == NOERROR
+                else f"{RCODE_TEXT.get(o.rcode, o.rcode)}: {o.reason}",
                 detail=detail,
             )
         )
@@ -266,10 +302,14 @@ class UpdateEngine:
         flags = 0x8000 | (int.from_bytes(wire[2:4], "big") & 0x7800) | (rcode & 0xF)
         qid = int.from_bytes(wire[:2], "big")
         if msg is not None:
-            zsec = names.to_wire(msg.zone) + msg.zrtype.to_bytes(2, "big") + msg.zclass.to_bytes(2, "big")
+            zsec = (
+                names.to_wire(msg.zone)
+                + msg.zrtype.to_bytes(2, "big")
+                + msg.zclass.to_bytes(2, "big")
+            )
             r = Renderer(qid, flags, zsec, msg.zone, 65535)
-            if msg.edns is not None:
-                r.add_raw(3, opt_rr(self.max_udp))
+            if msg.edns is not None or p.granted is not None:
+                r.add_raw(3, _opt_with_lease(self.max_udp, p.granted if rcode == NOERROR else None))
             out = r.finish()
         else:
             out = wire[:2] + flags.to_bytes(2, "big") + b"\x00" * 8
@@ -278,9 +318,25 @@ class UpdateEngine:
         return out
 
 
+def _opt_with_lease(payload: int, granted: tuple[int, int | None] | None) -> bytes:
+    """OPT with the RFC 9664 §4 Update Lease option carrying the granted lease (4 or 8 bytes)."""
+    if granted is None:
+        return opt_rr(payload)
+    lease, key_lease = granted
+    data = lease.to_bytes(4, "big") + (
+        key_lease.to_bytes(4, "big") if key_lease is not None else b""
+    )
+    option = (2).to_bytes(2, "big") + len(data).to_bytes(2, "big") + data
+    return opt_rr(payload)[:-2] + len(option).to_bytes(2, "big") + option
+
+
 def _describe(rr: UpdateRR) -> str:
     if rr.rclass == 1:
         return "add " + rr_text(rr.name, rr.rtype, rr.ttl, rr.rdata)
     what = "RR" if rr.rclass == 254 else ("name" if rr.rtype == 255 else "RRset")
-    body = rr_text(rr.name, rr.rtype, rr.ttl, rr.rdata) if rr.rdata else f"{names.to_text(rr.name)} type {rr.rtype}"
+    body = (
+        rr_text(rr.name, rr.rtype, rr.ttl, rr.rdata)
+        if rr.rdata
+        else f"{names.to_text(rr.name)} type {rr.rtype}"
+    )
     return f"delete {what} {body}" + (f" (ttl {rr.ttl})" if rr.ttl else "")

@@ -44,14 +44,14 @@ def raw_sections(wire: bytes) -> list[list[RawRecord]]:
     sections: list[list[RawRecord]] = []
     zone = []
     for _ in range(counts[0]):
-        name = parser.get_name()
+        name = parser.get_name(decompress=True)
         rdtype, rdclass = parser.get_struct("!HH")
         zone.append(RawRecord(name.to_text(), rdtype, rdclass, 0, b""))
     sections.append(zone)
     for count in counts[1:]:
         records = []
         for _ in range(count):
-            name = parser.get_name()
+            name = parser.get_name(decompress=True)
             rdtype, rdclass, ttl, rdlen = parser.get_struct("!HHIH")
             records.append(RawRecord(name.to_text(), rdtype, rdclass, ttl, parser.get_bytes(rdlen)))
         sections.append(records)

@@ -1,0 +1,78 @@
+"""The one reactor call that sits at the timer wheel's next deadline."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from twisted.internet import reactor
+
+from leasedns.config import Config
+from leasedns.lease.book import WheelOp
+from leasedns.server.core import ServerCore
+from leasedns.wire.names import Name
+from leasedns.zone.timer_engine import TimerEngine
+
+log = logging.getLogger("leasedns")
+
+
+class WheelClock:
+    """Never more than one pending ``callLater``: re-armed after every tick and every change."""
+
+    def __init__(self, engine: TimerEngine, core: ServerCore, clock: Any = reactor) -> None:
+        self.engine = engine
+        self.core = core
+        self.clock = clock
+        self.call: Any = None
+
+    def arm(self) -> None:
+        nd = self.engine.next_deadline()
+        if self.call is not None and self.call.active():
+            if nd is not None and abs(self.call.getTime() - nd) < 0.001:
+                return
+            self.call.cancel()
+        self.call = None
+        if nd is not None:
+            self.call = self.clock.callLater(max(0.0, nd - time.time()), self.fire)
+
+    def fire(self) -> None:
+        self.call = None
+        try:
+            res = self.engine.tick(int(time.time()))
+            for ch in res.changes:
+                self.core.zone_changed(ch.zone, ch.serial, set(ch.touched), ch.structural)
+        except Exception:  # noqa: BLE001 - keep the wheel turning; the error is logged
+            log.exception("timer tick failed")
+        self.arm()
+
+    def changed(self, ops: list[WheelOp]) -> None:
+        self.engine.apply(ops)
+        self.arm()
+
+
+def install_timers(core: ServerCore, cfg: Config) -> WheelClock:
+    def profile_for(zone: Name) -> str:
+        for zc in cfg.zones:
+            if core.zone_origins.get(zc.file) == zone and zc.profile:
+                return zc.profile
+        return cfg.profile
+
+    engine = TimerEngine(
+        core.store,
+        int(time.time()),
+        profile_for,
+        cfg.serial_policy,
+        cfg.journal_depth,
+        cfg.journal_max_bytes,
+    )
+    wc = WheelClock(engine, core)
+    core.timer_engine = engine
+
+    def start() -> None:
+        n = engine.load()
+        log.info("timers: %d pending deadline(s) loaded", n)
+        wc.arm()
+
+    core.start_hooks.append(start)
+    return wc
