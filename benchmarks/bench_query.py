@@ -63,11 +63,15 @@ class Server:
         return self.proc.poll() is None
 
 
-def start(name: str, argv: list[str], port: int, log_path: Path) -> Server:
+def start(
+    name: str, argv: list[str], port: int, log_path: Path, env: dict[str, str] | None = None
+) -> Server:
     """Start pinned to the server CPU; ``startup`` is process start to first answer."""
     log = open(log_path, "wb")  # noqa: SIM115 - closed by stop()
     began = time.monotonic()
-    proc = subprocess.Popen(["taskset", "-c", SERVER_CPU, *argv], stdout=log, stderr=log, cwd=ROOT)
+    proc = subprocess.Popen(
+        ["taskset", "-c", SERVER_CPU, *argv], stdout=log, stderr=log, cwd=ROOT, env=env
+    )
     server = Server(name, proc, port, log)
     try:
         server.startup = wait_for_answer(server, began)
@@ -125,6 +129,18 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time used so far by ``pids``."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid: int) -> int:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
@@ -142,7 +158,16 @@ def start_leasedns(zone: Path, data_dir: Path, log_path: Path) -> Server:
     argv = [str(PYTHON), "-m", "leasedns", "serve", "--zone", str(zone),
             "--data-dir", str(data_dir), "--listen", f"127.0.0.1:{port}",
             "--http", f"127.0.0.1:{http}"]  # fmt: skip
-    return start("leasedns", argv, port, log_path)
+    return start("leasedns", argv, port, log_path, python_env())
+
+
+def python_env() -> dict[str, str]:
+    """Let Python keep its compiled modules, as an installed server does, but under
+    benchmarks/out/ rather than in the source tree."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(OUT / "pycache")
+    return env
 
 
 def nsd_config(workdir: Path, zone: Path, port: int) -> str:
@@ -211,7 +236,10 @@ def compare_answers(a: Server, b: Server, queries: list[str], sample: int) -> di
     seen: dict[str, int] = {}
     for line in picked:
         qname, qtype = line.split()
-        left, right = answer_shape(ask(a.port, qname, qtype)), answer_shape(ask(b.port, qname, qtype))
+        left, right = (
+            answer_shape(ask(a.port, qname, qtype)),
+            answer_shape(ask(b.port, qname, qtype)),
+        )
         if left != right:
             raise BenchError(f"{line}: {a.name} says {left}, {b.name} says {right}")
         kind = left[0] if left[2] or left[0] != "NOERROR" else "NODATA"
@@ -228,15 +256,31 @@ class PerfResult:
     latency_ms: float
     sent: int
     lost: int
+    completed: int
     rcodes: str
     sizes: str
+    runtime: float
+    cpu: float = 0.0  # server CPU seconds (user + system) over the run
+
+    @property
+    def cpu_us_per_query(self) -> float:
+        return 1e6 * self.cpu / self.completed if self.completed else 0.0
+
+    @property
+    def busy(self) -> float:
+        """Share of the run the server was on a CPU; well under 1 means it was not the limit."""
+        return self.cpu / self.runtime if self.runtime else 0.0
 
 
-def dnsperf(port: int, queries: Path, duration: float, extra: list[str]) -> PerfResult:
-    argv = ["taskset", "-c", CLIENT_CPU, "dnsperf", "-s", "127.0.0.1", "-p", str(port),
+def dnsperf(server: Server, queries: Path, duration: float, extra: list[str]) -> PerfResult:
+    argv = ["taskset", "-c", CLIENT_CPU, "dnsperf", "-s", "127.0.0.1", "-p", str(server.port),
             "-d", str(queries), "-c", "4", "-l", str(duration), *extra]  # fmt: skip
+    pids = children(server.proc.pid)
+    before = cpu_seconds(pids)
     run = subprocess.run(argv, capture_output=True, text=True)
-    return parse_dnsperf(run.stdout + run.stderr)
+    result = parse_dnsperf(run.stdout + run.stderr)
+    result.cpu = cpu_seconds(pids) - before
+    return result
 
 
 def parse_dnsperf(text: str) -> PerfResult:
@@ -251,20 +295,27 @@ def parse_dnsperf(text: str) -> PerfResult:
         latency_ms=float(grab(r"Average Latency \(s\):\s+([\d.]+)")) * 1e3,
         sent=int(grab(r"Queries sent:\s+(\d+)")),
         lost=int(grab(r"Queries lost:\s+(\d+)")),
+        completed=int(grab(r"Queries completed:\s+(\d+)")),
         rcodes=grab(r"Response codes:\s+(.*)$").strip(),
         sizes=grab(r"Average packet size:\s+(.*)$").strip(),
+        runtime=float(grab(r"Run time \(s\):\s+([\d.]+)")),
     )
 
 
 def warm(server: Server, queries: Path, extra: list[str]) -> None:
     """One pass over the query file, unmeasured, so every server starts the round warm."""
-    dnsperf(server.port, queries, 60, ["-n", "1", *extra])
+    dnsperf(server, queries, 60, ["-n", "1", *extra])
+
+
+HEADER = (f"{'round':>6}  {'server':<9} {'qps':>8} {'avg ms':>7} {'lost':>14} "
+          f"{'cpu us/q':>8} {'busy':>5} {'load':>5}")  # fmt: skip
 
 
 def row(round_: str, server: Server, r: PerfResult) -> str:
     loss = 100.0 * r.lost / r.sent if r.sent else 0.0
-    return (f"{round_:>6}  {server.name:<9} {r.qps:>10.0f} {r.latency_ms:>10.3f} "
-            f"{r.lost:>8} ({loss:.2f}%)")  # fmt: skip
+    load = Path("/proc/loadavg").read_text().split()[0]
+    return (f"{round_:>6}  {server.name:<9} {r.qps:>8.0f} {r.latency_ms:>7.3f} "
+            f"{r.lost:>6} ({loss:.2f}%) {r.cpu_us_per_query:>8.1f} {r.busy:>5.0%} {load:>5}")  # fmt: skip
 
 
 # -- main -----------------------------------------------------------------------------
@@ -308,20 +359,23 @@ def main() -> int:
         for s in servers:
             warm(s, qfile, [])
 
-        print(f"\n{'round':>6}  {'server':<9} {'qps':>10} {'avg ms':>10} {'lost':>8}")
+        print(f"\n{HEADER}")
         ratios: list[float] = []
+        cpu_ratios: list[float] = []
         results: list[tuple[Server, PerfResult]] = []
         for n in range(1, args.rounds + 1):
-            mine = dnsperf(lease.port, qfile, args.duration, [])
+            mine = dnsperf(lease, qfile, args.duration, [])
             print(row(str(n), lease, mine), flush=True)
-            theirs = dnsperf(nsd.port, qfile, args.duration, [])
+            theirs = dnsperf(nsd, qfile, args.duration, [])
             print(row(str(n), nsd, theirs), flush=True)
             ratios.append(mine.qps / theirs.qps)
+            cpu_ratios.append(theirs.cpu_us_per_query / mine.cpu_us_per_query)
             results += [(lease, mine), (nsd, theirs)]
-            print(f"{'':>6}  leasedns/nsd {ratios[-1]:.2f}", flush=True)
+            print(f"{'':>6}  leasedns/nsd: qps {ratios[-1]:.2f}, "
+                  f"cpu per query {cpu_ratios[-1]:.2f}", flush=True)  # fmt: skip
         if not args.no_edns_round:
             warm(lease, qfile, ["-e"])
-            edns = dnsperf(lease.port, qfile, args.duration, ["-e"])
+            edns = dnsperf(lease, qfile, args.duration, ["-e"])
             print(row("edns", lease, edns) + f"   ({edns.qps / results[-1][1].qps:.2f} of nsd "
                   "without EDNS)")  # fmt: skip
             results.append((lease, edns))
@@ -332,8 +386,16 @@ def main() -> int:
         for s in servers:
             pids = children(s.proc.pid)
             sizes = [rss_kib(pid) for pid in pids]
-            extra = f" ({len(pids)} processes, sum {sum(sizes) / 1024:.1f} MiB)" if len(pids) > 1 else ""
+            extra = (
+                f" ({len(pids)} processes, sum {sum(sizes) / 1024:.1f} MiB)"
+                if len(pids) > 1
+                else ""
+            )
             print(f"rss after the runs: {s.name} {sizes[0] / 1024:.1f} MiB{extra}")
+        print(
+            f"cpu ratio: {sum(cpu_ratios) / len(cpu_ratios):.2f}  "
+            "(NSD's CPU per query / leasedns's: the qps ratio each could reach on a core of its own)"
+        )
         print(f"ratio: {sum(ratios) / len(ratios):.2f}")
     finally:
         for s in reversed(servers):

@@ -88,14 +88,21 @@ def main() -> None:
         rows.append(
             (f"memory/timer, deadlines over {label}", f"{bytes_per_timer(keys, offsets):.0f} B")
         )
-    rows.append(("  baseline dict identity->deadline", f"{baseline_bytes_per_timer(keys, day):.0f} B"))
+    rows.append(
+        ("  baseline dict identity->deadline", f"{baseline_bytes_per_timer(keys, day):.0f} B")
+    )
 
     gc.collect()
     gc.disable()  # timings of the wheel, not of the cyclic collector
     wheel = TimerWheel(START)
-    rows.append(("schedule (new timer)", f"{ns_per_op(count, lambda: fill(wheel, keys, day)):.0f} ns/op"))
     rows.append(
-        ("schedule (replace pending)", f"{ns_per_op(count, lambda: fill(wheel, keys, month)):.0f} ns/op")
+        ("schedule (new timer)", f"{ns_per_op(count, lambda: fill(wheel, keys, day)):.0f} ns/op")
+    )
+    rows.append(
+        (
+            "schedule (replace pending)",
+            f"{ns_per_op(count, lambda: fill(wheel, keys, month)):.0f} ns/op",
+        )
     )
     kind = TimerKind.LEASE_END
     cancel = wheel.cancel

@@ -51,7 +51,7 @@ def write_zone(path: Path, hosts: int, seed: int = 1) -> ZoneShape:
     for j in range(aliases):
         lines.append(f"alias-{j:06d} IN CNAME {host(rng.randrange(hosts))}")
     for k in range(EMPTY_NON_TERMINALS):
-        lines.append(f"svc.ent-{k:02d} IN TXT \"child of an empty non-terminal\"")
+        lines.append(f'svc.ent-{k:02d} IN TXT "child of an empty non-terminal"')
     path.write_text("\n".join(lines) + "\n")
     return ZoneShape(hosts, with_aaaa, aliases, EMPTY_NON_TERMINALS)
 

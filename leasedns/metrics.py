@@ -85,11 +85,54 @@ class LeasednsCollector(Collector):
                 records.add_metric([z], sum(1 for _ in r.iter_zone(origin)))
         yield serial
         yield records
+        yield from _lease_metrics(core)
+        yield from _update_metrics(core)
         info = InfoMetricFamily(f"{NS}_build", "leasedns build information")
         info.add_metric([], {"version": __version__})
         yield info
         for extra in core.extra_collectors:
             yield from extra()
+
+
+def _lease_metrics(core: ServerCore) -> Iterator[object]:
+    from leasedns.zone.inventory import lease_counts
+
+    with core.store.reader() as r:
+        counts = lease_counts(r)
+    yield GaugeMetricFamily(f"{NS}_deferred_deletes_pending", "Deferred deletes waiting for their deadline",
+                            value=counts["deferred-delete"])  # fmt: skip
+    yield GaugeMetricFamily(
+        f"{NS}_update_leases", "RRs held by an RFC 9664 Update Lease", value=counts["update-lease"]
+    )
+    te = core.timer_engine
+    if te is None:
+        return
+    yield GaugeMetricFamily(
+        f"{NS}_timers_pending", "Deadlines in the timer wheel", value=len(te.wheel)
+    )  # type: ignore[attr-defined]
+    st = te.stats  # type: ignore[attr-defined]
+    yield CounterMetricFamily(
+        f"{NS}_ttl_reductions", "TTL half-life steps applied (draft §4.2)", value=st.ttl_reductions
+    )
+    yield CounterMetricFamily(f"{NS}_deferred_deletes_executed", "Deferred deletes carried out",
+                              value=st.deferred_deletes_executed)  # fmt: skip
+    yield CounterMetricFamily(
+        f"{NS}_leases_expired", "RFC 9664 leases that ended", value=st.leases_expired
+    )
+    yield CounterMetricFamily(f"{NS}_timer_ticks", "Timer ticks that had work", value=st.ticks)
+
+
+def _update_metrics(core: ServerCore) -> Iterator[object]:
+    ue = core.update_engine
+    if ue is None:
+        return
+    st = ue.stats  # type: ignore[attr-defined]
+    u = CounterMetricFamily(f"{NS}_updates", "Dynamic updates by outcome", labels=["outcome"])
+    u.add_metric(["applied"], st["applied"])
+    u.add_metric(["refused"], st["refused"])
+    yield u
+    yield CounterMetricFamily(f"{NS}_update_commits", "Write transactions committed for updates (group commit)",
+                              value=st["commits"])  # fmt: skip
 
 
 def registry_for(core: ServerCore) -> CollectorRegistry:

@@ -124,6 +124,7 @@ def _open_store_readonly(cfg: Config):  # type: ignore[no-untyped-def]
 
 def cmd_zone(args: argparse.Namespace) -> int:
     from leasedns.wire import names
+    from leasedns.zone.inventory import zone_rows
     from leasedns.zone.present import rr_text
 
     cfg = build_config(args)
@@ -156,18 +157,29 @@ def cmd_zone(args: argparse.Namespace) -> int:
         if r.zone_state(origin) is None:
             print(f"leasedns: zone {args.name} is not in the store", file=sys.stderr)
             return 1
-        out = []
-        for owner, rtype, ttl, rdatas in r.iter_zone(origin):
-            meta = r.get_meta(origin, owner, rtype)
-            for rd in rdatas:
-                line = rr_text(owner, rtype, ttl, rd)
-                if args.action == "show" and meta is not None:
-                    line = f"{line:70} ; {meta.provenance} {meta.state}"
-                out.append(line)
-        if args.json:
-            print(json.dumps(out, indent=2))
-        else:
-            print("\n".join(out))
+        if args.action == "export":
+            lines = [rr_text(o, t, ttl, rd) for o, t, ttl, rds in r.iter_zone(origin) for rd in rds]
+            print(json.dumps(lines, indent=2) if args.json else "\n".join(lines))
+            return 0
+        rows = zone_rows(r, origin)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    now = time.time()
+    for row in rows:
+        for rd in row["rdata"]:
+            print(
+                f"{row['name']} {row['ttl']} IN {row['type']} {rd}    ; {row['provenance']}, {row['state']}"
+            )
+        for lease in row["leases"]:
+            left = lease["deadline_unix"] - now
+            what = lease["kind"] + (
+                f" of {lease['rdata']}" if lease["rdata"] else f" ({lease['scope']})"
+            )
+            step = f", next TTL step {lease['next_ttl_step']}" if lease["next_ttl_step"] else ""
+            print(
+                f"    {what}: ends {lease['deadline']} (in {max(0, int(left))} s){step}, by {lease['issuer']}"
+            )
     return 0
 
 

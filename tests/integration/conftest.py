@@ -59,7 +59,15 @@ class Server:
 
     def start(self, wait: bool = True) -> None:
         self.log = self.data_dir / "server.log"
-        cmd = [sys.executable, "-m", "leasedns", "serve", "--data-dir", str(self.data_dir), *self.args]
+        cmd = [
+            sys.executable,
+            "-m",
+            "leasedns",
+            "serve",
+            "--data-dir",
+            str(self.data_dir),
+            *self.args,
+        ]
         self.proc = subprocess.Popen(
             cmd, cwd=ROOT, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT
         )
@@ -95,9 +103,13 @@ class Server:
         self.stop()
         self.start()
 
-    def cli(self, *args: str, check: bool = False, input: str | None = None) -> subprocess.CompletedProcess:
+    def cli(
+        self, *args: str, check: bool = False, input: str | None = None
+    ) -> subprocess.CompletedProcess:
         cmd = [sys.executable, "-m", "leasedns", *args]
-        return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=check, input=input, timeout=60)
+        return subprocess.run(
+            cmd, cwd=ROOT, capture_output=True, text=True, check=check, input=input, timeout=60
+        )
 
 
 def make_server(tmp_path: Path, extra: list[str] | None = None, zones: list[Path] | None = None,
@@ -106,7 +118,11 @@ def make_server(tmp_path: Path, extra: list[str] | None = None, zones: list[Path
     http_port = free_port()
     listen = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     args = ["--listen", listen, "--http", f"127.0.0.1:{http_port}"]
-    for z in zones if zones is not None else [ZONES / "lab.example.zone", ZONES / "0.0.10.in-addr.arpa.zone"]:
+    for z in (
+        zones
+        if zones is not None
+        else [ZONES / "lab.example.zone", ZONES / "0.0.10.in-addr.arpa.zone"]
+    ):
         args += ["--zone", str(z)]
     args += extra or []
     data = tmp_path / "data"

@@ -203,7 +203,9 @@ def test_a_long_advance_returns_deadlines_in_order_across_levels() -> None:
     wheel = TimerWheel(T0)
     expected = []
     for index in range(2000):
-        deadline = T0 + rng.choice([rng.randrange(-50, 70), rng.randrange(5000), rng.randrange(10**7)])
+        deadline = T0 + rng.choice(
+            [rng.randrange(-50, 70), rng.randrange(5000), rng.randrange(10**7)]
+        )
         kind = rng.choice(list(TimerKind))
         key = b"k%d" % index
         wheel.schedule(deadline, kind, key)
@@ -334,7 +336,9 @@ def test_next_deadline_after_advance_and_after_earlier_schedule() -> None:
 # -- validation --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("slots", "levels", "now"), [(3, 2, 0), (1, 2, 0), (64, 0, 0), (64, 6, -1)])
+@pytest.mark.parametrize(
+    ("slots", "levels", "now"), [(3, 2, 0), (1, 2, 0), (64, 0, 0), (64, 6, -1)]
+)
 def test_bad_geometry_is_refused(slots: int, levels: int, now: int) -> None:
     with pytest.raises(WheelConfigError):
         TimerWheel(now, slots=slots, levels=levels)
@@ -367,7 +371,7 @@ def test_timer_kind_values_are_the_persisted_ones() -> None:
 
 
 def test_due_key_layout() -> None:
-    assert due_key(1_700_000_000, LEASE, b"k") == bytes.fromhex("000000006553f100" "03" "6b")
+    assert due_key(1_700_000_000, LEASE, b"k") == bytes.fromhex("000000006553f100036b")
     assert due_key(0, TimerKind.HALF_LIFE, b"") == bytes(8) + b"\x01"
 
 
@@ -380,7 +384,11 @@ def test_due_key_round_trips() -> None:
 def test_due_key_bytes_sort_like_the_wheel_fires() -> None:
     rng = random.Random(11)
     timers = [
-        (rng.choice([T0, T0 + 1, T0 + 256, 2**40]), rng.choice(list(TimerKind)), rng.randbytes(rng.randrange(4)))
+        (
+            rng.choice([T0, T0 + 1, T0 + 256, 2**40]),
+            rng.choice(list(TimerKind)),
+            rng.randbytes(rng.randrange(4)),
+        )
         for _ in range(500)
     ]
     assert sorted(timers, key=lambda t: due_key(*t)) == sorted(timers)

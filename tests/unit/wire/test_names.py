@@ -127,7 +127,15 @@ def test_from_wire_lowercases() -> None:
         b"\xc0\x0c",  # compression pointer in uncompressed data
         b"\x40" + b"a" * 64 + b"\x00",  # 64: extended label type
         b"\x01\x00\x00",  # NUL byte inside a label
-        b"\x3f" + b"a" * 63 + b"\x3f" + b"a" * 63 + b"\x3f" + b"a" * 63 + b"\x3f" + b"a" * 63 + b"\x00",
+        b"\x3f"
+        + b"a" * 63
+        + b"\x3f"
+        + b"a" * 63
+        + b"\x3f"
+        + b"a" * 63
+        + b"\x3f"
+        + b"a" * 63
+        + b"\x00",
     ],
 )
 def test_from_wire_errors(data: bytes) -> None:
