@@ -31,6 +31,10 @@ class ZoneConfig:
     allow_transfer: list[str] = field(default_factory=list)
     notify: list[Endpoint] = field(default_factory=list)
     update_policy: list[dict[str, Any]] = field(default_factory=list)
+    grace: int | None = None
+    keep_on_expiry: bool = False
+    profile_overrides: list[dict[str, Any]] = field(default_factory=list)
+    infrastructure: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -52,6 +56,10 @@ class Config:
     lease_max: int = 86400
     key_lease_min: int = 30
     key_lease_max: int = 7 * 86400
+    grace: int | None = None
+    infrastructure: dict[str, Any] = field(default_factory=dict)
+    blast_radius: dict[str, Any] = field(default_factory=dict)
+    tombstone_retention: int = 30 * 86400
     api_token: str | None = None
     keys: list[dict[str, Any]] = field(default_factory=list)
     notify: list[Endpoint] = field(default_factory=list)
@@ -94,9 +102,11 @@ _TOP_KEYS = {
     "tcp_max_connections", "tcp_max_queries_per_connection", "serial_policy", "journal_depth",
     "journal_max_bytes", "cache_entries", "profile", "api_token", "keys", "notify",
     "lease_min", "lease_max", "key_lease_min", "key_lease_max",
+    "grace", "infrastructure", "blast_radius", "tombstone_retention",
 }  # fmt: skip
 _ZONE_KEYS = {
     "file", "origin", "profile", "allow_update", "allow_transfer", "notify", "update_policy",
+    "grace", "keep_on_expiry", "profile_overrides", "infrastructure",
 }  # fmt: skip
 
 
@@ -141,6 +151,12 @@ def load_yaml(path: str) -> Config:
                   "lease_min", "lease_max", "key_lease_min", "key_lease_max"):  # fmt: skip
             if k in raw:
                 setattr(cfg, k, int(raw[k]))
+        if raw.get("grace") is not None:
+            cfg.grace = int(raw["grace"])
+        if "tombstone_retention" in raw:
+            cfg.tombstone_retention = int(raw["tombstone_retention"])
+        cfg.infrastructure = dict(raw.get("infrastructure") or {})
+        cfg.blast_radius = dict(raw.get("blast_radius") or {})
         if "tcp_idle_timeout" in raw:
             cfg.tcp_idle_timeout = float(raw["tcp_idle_timeout"])
         if not os.path.isabs(cfg.data_dir):
@@ -163,6 +179,10 @@ def load_yaml(path: str) -> Config:
                 allow_transfer=[str(a) for a in z.get("allow_transfer") or []],
                 notify=[parse_endpoint(x, 53) for x in z.get("notify") or []],
                 update_policy=list(z.get("update_policy") or []),
+                grace=int(z["grace"]) if z.get("grace") is not None else None,
+                keep_on_expiry=bool(z.get("keep_on_expiry", False)),
+                profile_overrides=[dict(o) for o in z.get("profile_overrides") or []],
+                infrastructure=dict(z.get("infrastructure") or {}),
             )
             cfg.zones.append(zc)
     except ConfigError as e:
@@ -171,6 +191,10 @@ def load_yaml(path: str) -> Config:
         raise err(raw, str(e)) from e
     except (TypeError, ValueError) as e:
         raise err(raw, str(e)) from e
+    profiles = ("aggressive", "balanced", "conservative")
+    for prof, where in [(cfg.profile, raw)] + [(zc.profile, raw) for zc in cfg.zones if zc.profile]:
+        if prof not in profiles:
+            raise err(where, f"profile must be one of {', '.join(profiles)}, not {prof!r}")
     if cfg.serial_policy not in ("increment", "unixtime", "date"):
         raise err(
             raw, f"serial_policy must be increment, unixtime or date, not {cfg.serial_policy!r}"

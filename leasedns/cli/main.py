@@ -33,7 +33,10 @@ def _add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--notify", action="append", metavar="ADDR:PORT", help="secondary to NOTIFY (repeatable)"
     )
-    p.add_argument("--profile", help="default lifecycle profile for all zones")
+    p.add_argument("--profile", choices=["aggressive", "balanced", "conservative"],
+                   help="default lifecycle profile for all zones (default balanced)")  # fmt: skip
+    p.add_argument("--grace", type=int, metavar="SECONDS",
+                   help="grace interval (default: the lease length, at least 1 h)")  # fmt: skip
     p.add_argument("--api-token", help="bearer token for mutating API calls")
 
 
@@ -54,6 +57,8 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg.notify += [parse_endpoint(x, 53) for x in args.notify]
     if getattr(args, "profile", None):
         cfg.profile = args.profile
+    if getattr(args, "grace", None) is not None:
+        cfg.grace = args.grace
     if getattr(args, "api_token", None):
         cfg.api_token = args.api_token
     cfg.data_dir = os.path.abspath(cfg.data_dir)

@@ -148,7 +148,13 @@ def carry_out(
             rr = UpdateRR(owner, e.rtype, C_NONE, 0, rdata)
         else:
             rr = UpdateRR(owner, e.rtype, C_ANY, 0, b"")
+        kept = apply_updates(z, [rr], 1, meta_for)
+        if any(k.endswith("paused") for k in kept):
+            return Decision(
+                Effect.KEEP, "paused", "automatic removal is paused for this zone; retried later"
+            )
         book.remove(e)
-        apply_updates(z, [rr], 1, meta_for)
         purge_orphans(z, book, [owner])
+        if kept:
+            return Decision(Effect.KEEP, "kept", "; ".join(kept))
     return d

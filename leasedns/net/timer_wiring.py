@@ -11,8 +11,8 @@ from twisted.internet import reactor
 from leasedns.config import Config
 from leasedns.lease.book import WheelOp
 from leasedns.server.core import ServerCore
-from leasedns.wire.names import Name
 from leasedns.zone.timer_engine import TimerEngine
+from leasedns.zone.update_engine import Lifecycle
 
 log = logging.getLogger("leasedns")
 
@@ -51,17 +51,14 @@ class WheelClock:
         self.arm()
 
 
-def install_timers(core: ServerCore, cfg: Config) -> WheelClock:
-    def profile_for(zone: Name) -> str:
-        for zc in cfg.zones:
-            if core.zone_origins.get(zc.file) == zone and zc.profile:
-                return zc.profile
-        return cfg.profile
-
+def install_timers(core: ServerCore, cfg: Config, lc: Lifecycle) -> WheelClock:
     engine = TimerEngine(
         core.store,
         int(time.time()),
-        profile_for,
+        lc.settings_for,
+        lc.roles_for,
+        lambda: core.zones.origins,
+        lc.blast,
         cfg.serial_policy,
         cfg.journal_depth,
         cfg.journal_max_bytes,
@@ -70,7 +67,8 @@ def install_timers(core: ServerCore, cfg: Config) -> WheelClock:
     core.timer_engine = engine
 
     def start() -> None:
-        n = engine.load()
+        n = engine.load(int(time.time()))
+        engine.purge_tombstones(int(time.time()))
         log.info("timers: %d pending deadline(s) loaded", n)
         wc.arm()
 

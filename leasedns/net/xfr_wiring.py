@@ -40,16 +40,22 @@ def resolve_target(ep: Endpoint) -> Target | None:
     return str(info[0][4][0]), ep.port
 
 
-def _fallback_keyring(cfg: Config) -> Keyring | None:
-    """Keys from the configuration, for when no other engine has set ``core.keyring``."""
+def _fallback_keyring(cfg: Config) -> Keyring:
+    """Keys from the configuration, for when no other engine has set ``core.keyring``.
+
+    Entries this cannot read are skipped; the update engine reports them.
+    """
     keys: list[TsigKey] = []
-    try:
-        for k in cfg.keys:
-            spec = {x: v for x, v in k.items() if x != "__line__"}
+    for k in cfg.keys:
+        spec = {x: v for x, v in k.items() if x != "__line__"}
+        try:
             keys.append(parse_key_spec(spec["spec"]) if "spec" in spec else key_from_yaml(spec))
-        return Keyring(keys) if keys else None
-    except KeySpecError as e:
-        raise ConfigError(f"{cfg.source}: keys: {e}") from None
+        except (KeySpecError, TypeError):
+            continue
+    try:
+        return Keyring(keys)
+    except KeySpecError:
+        return Keyring()
 
 
 def install_xfr(core: ServerCore, cfg: Config) -> None:
@@ -73,10 +79,14 @@ def install_xfr(core: ServerCore, cfg: Config) -> None:
         f = file_of(zone)
         return acls.get(f, DEFAULT_ACL) if f is not None else DEFAULT_ACL
 
-    fallback = _fallback_keyring(cfg)
+    fallback: list[Keyring] = []
 
-    def keyring() -> Keyring | None:
-        return core.keyring if isinstance(core.keyring, Keyring) else fallback
+    def keyring() -> Keyring:
+        if isinstance(core.keyring, Keyring):
+            return core.keyring
+        if not fallback:
+            fallback.append(_fallback_keyring(cfg))
+        return fallback[0]
 
     handler = XfrHandler(core.store, core.zones, acl_for, cfg.max_udp_payload)
     counters = core.dispatcher.counters

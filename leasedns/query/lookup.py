@@ -122,7 +122,7 @@ class Lookup:
             return self._referral(qname, ns, res)  # DS lives on the parent side of the cut
         return self._answer_from(zone, qname, types, qtype, tcp, res)
 
-    def _referral(self, cut: Name, ns: RRsetData, res: LookupResult) -> None:
+    def _referral(self, cut: Name, ns: RRsetData, res: LookupResult) -> Name | None:
         """RFC 1034 §4.3.2 step 3b: NS of the cut in authority, no AA, glue in additional."""
         res.kind = Kind.REFERRAL
         res.authoritative = bool(res.answer)
@@ -155,7 +155,7 @@ class Lookup:
 
     def _any(
         self, zone: Name, owner: Name, types: dict[int, RRsetData], tcp: bool, res: LookupResult
-    ) -> None:
+    ) -> Name | None:
         """RFC 8482 §4.1: over UDP one RRset (the lowest type), over TCP all of them."""
         res.kind = Kind.ANSWER
         for rtype in sorted(types):
@@ -167,7 +167,7 @@ class Lookup:
                 break
         return None
 
-    def _nodata(self, zone: Name, res: LookupResult) -> None:
+    def _nodata(self, zone: Name, res: LookupResult) -> Name | None:
         res.kind = Kind.NODATA if not res.answer else Kind.ANSWER
         res.volatile.add(zone)
         soa = self.r.get(zone, zone, T_SOA)

@@ -51,6 +51,8 @@ class ServerCore:
         self.keyring: object = None  # leasedns.keys.Keyring, set by net.wiring
         self.update_engine: object = None
         self.timer_engine: object = None
+        self.lifecycle: object = None
+        self.wheel_clock: object = None
 
     # -- zones ---------------------------------------------------------------
 

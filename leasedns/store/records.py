@@ -37,8 +37,8 @@ class RRsetMeta:
     confirmed: int = 0
     human_touched: int = 0
     state_deadline: int = 0
-    pinned: bool = False
     writer: str = ""
+    grace_seconds: int = 0  # how long grace lasts once it starts (lease length, at least the floor)
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":")).encode()
@@ -65,6 +65,8 @@ class ZoneState:
     profile: str = ""
     imported: int = 0
     journal_seq: int = 0
+    paused: str = ""  # blast-radius pause: why automatic removal is paused ("" = running)
+    paused_at: int = 0
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":")).encode()

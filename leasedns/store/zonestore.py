@@ -98,6 +98,13 @@ class Reader:
                 break
             yield k, v
 
+    def iter_tombstones(self, zone: Name) -> Iterator[tuple[bytes, bytes]]:
+        prefix = schema.zone_prefix(zone)
+        for k, v in self.kv.scan(b"tombstones", prefix):
+            if not k.startswith(prefix):
+                break
+            yield k, v
+
     def iter_due(self) -> Iterator[bytes]:
         for k, _ in self.kv.scan(b"due"):
             yield k
@@ -168,6 +175,12 @@ class Writer(Reader):
 
     def delete_lease(self, key: bytes) -> bool:
         return self.kv.delete(b"leases", key)
+
+    def put_tombstone(self, key: bytes, value: bytes) -> None:
+        self.kv.put(b"tombstones", key, value)
+
+    def delete_tombstone(self, key: bytes) -> bool:
+        return self.kv.delete(b"tombstones", key)
 
     def put_due(self, key: bytes) -> None:
         self.kv.put(b"due", key, b"")

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import dns.exception
 import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
 
 from leasedns.wire import names
 from leasedns.wire.names import Name
@@ -125,8 +127,10 @@ def _rdata(wire: bytes, off: int, rdlen: int, rtype: int, rclass: int) -> bytes:
     if rtype in (T_OPT, T_TSIG, T_ANY) or 128 <= rtype <= 255:
         raise UpdateFormatError("meta-type with data in an update section")
     try:
-        rd = dns.rdata.from_wire(C_IN, rtype, wire, off, rdlen)
-        return rd.to_wire()
+        rd = dns.rdata.from_wire(
+            dns.rdataclass.RdataClass(C_IN), dns.rdatatype.RdataType.make(rtype), wire, off, rdlen
+        )
+        return rd.to_wire() or b""
     except (dns.exception.DNSException, ValueError, IndexError, struct.error) as e:
         raise UpdateFormatError(f"bad rdata for type {rtype}: {e}") from e
 

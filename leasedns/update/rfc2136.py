@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
 
 from leasedns.store.records import RRsetMeta
 from leasedns.store.zonestore import RRsetData, Writer
@@ -35,7 +38,13 @@ def canon(rtype: int, rdata: bytes) -> bytes:
     if rtype not in _NAME_TYPES or not rdata:
         return rdata
     try:
-        return dns.rdata.from_wire(C_IN, rtype, rdata, 0, len(rdata)).to_digestable()
+        return dns.rdata.from_wire(
+            dns.rdataclass.RdataClass(C_IN),
+            dns.rdatatype.RdataType.make(rtype),
+            rdata,
+            0,
+            len(rdata),
+        ).to_digestable()
     except Exception:  # noqa: BLE001 - odd data compares as bytes
         return rdata
 
@@ -50,7 +59,7 @@ class ZoneTxn:
     w: Writer
     zone: Name
     before: dict[RRsetId, RRsetData | None] = field(default_factory=dict)
-    metas: dict[RRsetId, RRsetMeta | None] = field(default_factory=dict)
+    guard: Any = None  # lease.protect.Guard: the lifecycle's veto on removals and automation adds
 
     def get(self, owner: Name, rtype: int) -> RRsetData | None:
         return self.w.get(self.zone, owner, rtype)
@@ -75,6 +84,31 @@ class ZoneTxn:
     def delete(self, owner: Name, rtype: int) -> None:
         self._remember(owner, rtype)
         self.w.delete_rrset(self.zone, owner, rtype)
+
+    def remove(self, owner: Name, rtype: int) -> str:
+        """Delete an RRset unless the lifecycle keeps it; returns why it was kept ("" = gone)."""
+        self._remember(owner, rtype)
+        if self.guard is None:
+            self.w.delete_rrset(self.zone, owner, rtype)
+            return ""
+        return str(self.guard.remove(self.zone, owner, rtype))
+
+    def before_add(self, owner: Name, rtype: int) -> None:
+        self._remember(owner, rtype)
+        if self.guard is not None:
+            self.guard.before_add(self.zone, owner, rtype)
+
+    # What prerequisites see: a client's own RRsets in grace look deleted to it.
+    def seen(self, owner: Name, rtype: int) -> RRsetData | None:
+        if self.guard is not None and self.guard.hidden(self.zone, owner, rtype):
+            return None
+        return self.get(owner, rtype)
+
+    def seen_types(self, owner: Name) -> dict[int, RRsetData]:
+        types = self.types_at(owner)
+        if self.guard is None:
+            return types
+        return {t: d for t, d in types.items() if not self.guard.hidden(self.zone, owner, t)}
 
     def changes(
         self,
@@ -119,17 +153,17 @@ def check_prerequisites(z: ZoneTxn, msg: UpdateMessage) -> int:
             if rr.rdata:
                 return FORMERR
             if rr.rtype == T_ANY:
-                if not z.types_at(rr.name):
+                if not z.seen_types(rr.name):
                     return NXDOMAIN  # §2.4.4 name is in use
-            elif z.get(rr.name, rr.rtype) is None:
+            elif z.seen(rr.name, rr.rtype) is None:
                 return NXRRSET  # §2.4.1 RRset exists (value independent)
         elif rr.rclass == C_NONE:
             if rr.rdata:
                 return FORMERR
             if rr.rtype == T_ANY:
-                if z.types_at(rr.name):
+                if z.seen_types(rr.name):
                     return YXDOMAIN  # §2.4.5 name is not in use
-            elif z.get(rr.name, rr.rtype) is not None:
+            elif z.seen(rr.name, rr.rtype) is not None:
                 return YXRRSET  # §2.4.3 RRset does not exist
         elif rr.rclass == msg.zclass:
             if rr.rtype == T_ANY:
@@ -138,7 +172,7 @@ def check_prerequisites(z: ZoneTxn, msg: UpdateMessage) -> int:
         else:
             return FORMERR
     for (owner, rtype), want in temp.items():  # §2.4.2 RRset exists (value dependent)
-        have = z.get(owner, rtype)
+        have = z.seen(owner, rtype)
         if have is None or {canon(rtype, rd) for rd in have[1]} != want:
             return NXRRSET
     return NOERROR
@@ -198,6 +232,8 @@ def apply_updates(z: ZoneTxn, updates: list[UpdateRR], zclass: int, meta_for: Me
 
 def _add_rr(z: ZoneTxn, rr: UpdateRR, meta_for: MetaFor) -> str:
     """§3.4.2.2: add, replace duplicates, CNAME rules, SOA only forward."""
+    if rr.rtype != T_SOA:
+        z.before_add(rr.name, rr.rtype)
     types = z.types_at(rr.name)
     if rr.rtype == T_SOA:
         if rr.name != z.zone:
@@ -240,17 +276,20 @@ def _delete_rrset(z: ZoneTxn, owner: Name, rtype: int, apex: Name) -> str:
     if owner == apex and rtype in (T_SOA, T_NS):
         return "apex SOA/NS are not deleted"
     if z.get(owner, rtype) is not None:
-        z.delete(owner, rtype)
+        return z.remove(owner, rtype)
     return ""
 
 
 def _delete_name(z: ZoneTxn, owner: Name, meta_for: MetaFor, apex: Name) -> str:
     """§3.4.2.3: class ANY type ANY deletes every RRset at a name (but apex SOA/NS)."""
+    kept = []
     for rtype in list(z.types_at(owner)):
         if owner == apex and rtype in (T_SOA, T_NS):
             continue
-        z.delete(owner, rtype)
-    return ""
+        why = z.remove(owner, rtype)
+        if why:
+            kept.append(f"type {rtype} {why}")
+    return "; ".join(kept)
 
 
 def _delete_rr(z: ZoneTxn, rr: UpdateRR, meta_for: MetaFor, apex: Name) -> str:
@@ -267,7 +306,6 @@ def _delete_rr(z: ZoneTxn, rr: UpdateRR, meta_for: MetaFor, apex: Name) -> str:
     if not rest:
         if rr.name == apex and rr.rtype == T_NS:
             return "last apex NS is kept"
-        z.delete(rr.name, rr.rtype)
-        return ""
+        return z.remove(rr.name, rr.rtype)
     z.put(rr.name, rr.rtype, cur[0], rest, meta_for(rr.name, rr.rtype, z.meta(rr.name, rr.rtype)))
     return ""

@@ -8,18 +8,24 @@ transaction and one serial bump per zone (ARCHITECTURE §4, "coalescing").
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from leasedns.lease.book import LeaseBook, WheelOp
 from leasedns.lease.deferred import carry_out
 from leasedns.lease.entry import LeaseEntry
 from leasedns.lease.lifecycle import Effect, Event
+from leasedns.lease.protect import Actor, BlastRadius, Guard, ZoneLifecycle
+from leasedns.lease.roles import RoleIndex
+from leasedns.lease.state import Input
+from leasedns.store import schema
 from leasedns.store.records import AuditEvent, RRsetMeta
-from leasedns.store.zonestore import Store
+from leasedns.store.zonestore import Store, Writer
 from leasedns.timers.events import Due, TimerKind, due_key, parse_due_key
 from leasedns.timers.wheel import TimerWheel
 from leasedns.update.rfc2136 import ZoneTxn
+from leasedns.wire import names
 from leasedns.wire.names import Name
 from leasedns.zone.commit import ZoneChange, finish_zones
 
@@ -32,6 +38,7 @@ class TimerStats:
     ticks: int = 0
     stale: int = 0
     kept: int = 0
+    grace_ended: int = 0
 
 
 @dataclass
@@ -45,27 +52,60 @@ class TimerEngine:
         self,
         store: Store,
         now: int,
-        profile_for: Callable[[Name], str],
+        settings_for: Callable[[Name], ZoneLifecycle],
+        roles_for: Callable[[Name], RoleIndex],
+        zones: Callable[[], Iterable[Name]],
+        blast: BlastRadius,
         serial_policy: str = "increment",
         journal_depth: int = 1000,
         journal_max_bytes: int = 64 << 20,
     ) -> None:
         self.store = store
         self.wheel = TimerWheel(now)
-        self.profile_for = profile_for
+        self.settings_for = settings_for
+        self.roles_for = roles_for
+        self.zones = zones
+        self.blast = blast
         self.serial_policy = serial_policy
         self.journal_depth = journal_depth
         self.journal_max_bytes = journal_max_bytes
         self.stats = TimerStats()
 
-    def load(self) -> int:
-        """Fill the wheel from the durable ``due`` index (at start)."""
+    def zone_of(self, key: bytes) -> Name | None:
+        """The served zone whose key prefix ``key`` starts with (the longest)."""
+        best: Name | None = None
+        for z in self.zones():
+            if key.startswith(schema.zone_prefix(z)) and (best is None or len(z) > len(best)):
+                best = z
+        return best
+
+    def load(self, now: int) -> int:
+        """Fill the wheel from the durable ``due`` index (at start).
+
+        Downtime must never turn into mass deletion: when more removal deadlines
+        passed while the server was down than the zone's blast-radius limit
+        allows, automatic removal pauses for that zone until an admin resumes it.
+        """
         n = 0
+        overdue: dict[Name, int] = {}
         with self.store.reader() as r:
             for k in r.iter_due():
                 d = parse_due_key(k)
                 self.wheel.schedule(d.deadline, d.kind, d.key)
                 n += 1
+                if d.deadline <= now and d.kind != TimerKind.HALF_LIFE:
+                    z = self.zone_of(d.key)
+                    if z is not None:
+                        overdue[z] = overdue.get(z, 0) + 1
+        if overdue:
+            with self.store.writer() as w:
+                for z, count in overdue.items():
+                    s = self.settings_for(z)
+                    dynamic = sum(1 for _, _, m in w.iter_meta(z) if not m.provenance.is_human)
+                    if count > max(s.blast_min, int(s.blast_share * dynamic)):
+                        self.blast.pause(
+                            w, z, f"server was down: {count} removal deadlines passed", now
+                        )
         return n
 
     def apply(self, ops: list[WheelOp]) -> None:
@@ -86,47 +126,108 @@ class TimerEngine:
         self.stats.ticks += 1
         with self.store.writer() as w:
             book = LeaseBook(w)
+            guard = Guard(w, book, Actor("leasedns", "timer"), self.settings_for, self.roles_for,
+                          self.blast, now)  # fmt: skip
             zones: dict[Name, ZoneTxn] = {}
             for d in due:
                 w.delete_due(due_key(d.deadline, d.kind, d.key))
-                raw = w.get_lease(d.key)
-                if raw is None:
-                    self.stats.stale += 1
-                    continue
-                e = LeaseEntry.from_json(raw)
-                if not self._current(e, d):
-                    self.stats.stale += 1
-                    continue
-                zone = e.zone_name
-                z = zones.get(zone) or ZoneTxn(w, zone)
-                zones[zone] = z
-                event = Event.HALF_LIFE if d.kind == TimerKind.HALF_LIFE else Event.DEADLINE
-                decision = carry_out(z, book, e, event, self.profile_for(zone), _timer_meta(now))
-                self._count(e, decision.effect, event)
-                if event == Event.DEADLINE:
-                    w.audit(
-                        AuditEvent(
-                            time=float(now), kind=e.kind.name.lower().replace("_", "-"),
-                            zone=e.zone, actor=e.issuer, role=e.role, outcome=str(decision.effect),
-                            reason=decision.text,
-                            detail={"owner": e.owner, "type": e.rtype, "scope": str(e.scope),
-                                    "rdata": e.rdata, "set_at": e.started, "lease": e.seconds,
-                                    "deadline": e.deadline, "code": decision.code},
-                        )
-                    )  # fmt: skip
+                if d.kind == TimerKind.GRACE_END:
+                    self._grace_end(w, guard, zones, d)
+                else:
+                    self._lease_due(w, book, guard, zones, d, now)
             res.changes = finish_zones(
-                w, zones, now, "timer", "lease deadline or TTL half-life",
+                w, zones, now, "timer", "lease deadline, TTL half-life or grace end",
                 self.serial_policy, self.journal_depth, self.journal_max_bytes,
             )  # fmt: skip
         self.apply(book.wheel_ops)
         return res
+
+    def _zone(self, w: Writer, guard: Guard, zones: dict[Name, ZoneTxn], zone: Name) -> ZoneTxn:
+        z = zones.get(zone)
+        if z is None:
+            z = zones[zone] = ZoneTxn(w, zone, guard=guard)
+        return z
+
+    def _grace_end(self, w: Writer, guard: Guard, zones: dict[Name, ZoneTxn], d: Due) -> None:
+        zone = self.zone_of(d.key)
+        if zone is None:
+            self.stats.stale += 1
+            return
+        owner, rtype = schema.split_rrset_key(zone, d.key)
+        meta = w.get_meta(zone, owner, rtype)
+        deadline = meta.state_deadline if meta is not None else 0
+        if meta is None or d.deadline < deadline:
+            self.stats.stale += 1
+            return
+        z = self._zone(w, guard, zones, zone)
+        z.before.setdefault((owner, rtype), w.get(zone, owner, rtype))
+        outcome = guard.grace_end(zone, owner, rtype, deadline)
+        if outcome == "stale":
+            self.stats.stale += 1
+            return
+        self.stats.grace_ended += 1
+        w.audit(AuditEvent(float(guard.now), "grace-end", names.to_text(zone), actor="leasedns", role="timer",
+                           outcome=outcome, reason=_GRACE_TEXT.get(outcome, outcome),
+                           detail={"owner": names.to_text(owner), "type": rtype,
+                                   "identity": meta.identity}))  # fmt: skip
+
+    def _lease_due(
+        self, w: Writer, book: LeaseBook, guard: Guard, zones: dict[Name, ZoneTxn], d: Due, now: int
+    ) -> None:
+        raw = w.get_lease(d.key)
+        if raw is None:
+            self.stats.stale += 1
+            return
+        e = LeaseEntry.from_json(raw)
+        if not self._current(e, d):
+            self.stats.stale += 1
+            return
+        zone = e.zone_name
+        z = self._zone(w, guard, zones, zone)
+        event = Event.HALF_LIFE if d.kind == TimerKind.HALF_LIFE else Event.DEADLINE
+        guard.actor = Actor(e.issuer, e.role)
+        guard.cause = Input.HUMAN_DELETE if e.role == "admin" else Input.LEASE_END
+        guard.lease_seconds = e.seconds
+        decision = carry_out(z, book, e, event, self.settings_for(zone).profile, _timer_meta(now))
+        guard.actor = Actor("leasedns", "timer")
+        guard.cause = None
+        if decision.code == "paused":
+            guard.retry_later(d.kind, d.deadline, d.key)
+        self._count(e, decision.effect, event)
+        if event == Event.DEADLINE:
+            w.audit(
+                AuditEvent(
+                    time=float(now), kind=e.kind.name.lower().replace("_", "-"),
+                    zone=e.zone, actor=e.issuer, role=e.role, outcome=str(decision.effect),
+                    reason=decision.text,
+                    detail={"owner": e.owner, "type": e.rtype, "scope": str(e.scope),
+                            "rdata": e.rdata, "set_at": e.started, "lease": e.seconds,
+                            "deadline": e.deadline, "code": decision.code},
+                )
+            )  # fmt: skip
+
+    def purge_tombstones(self, now: int) -> int:
+        """Tombstones older than the zone's retention are dropped for good."""
+        n = 0
+        with self.store.writer() as w:
+            for zone in self.zones():
+                keep = self.settings_for(zone).tombstone_retention
+                doomed = [
+                    k
+                    for k, v in w.iter_tombstones(zone)
+                    if json.loads(v)["removed_at"] < now - keep
+                ]
+                for k in doomed:
+                    w.delete_tombstone(k)
+                    n += 1
+        return n
 
     @staticmethod
     def _current(e: LeaseEntry, d: Due) -> bool:
         """A timer left over from a replaced entry does nothing."""
         if d.kind == TimerKind.HALF_LIFE:
             return e.next_step == d.deadline
-        return e.deadline == d.deadline
+        return d.deadline >= e.deadline  # later: a retry after a blast-radius pause
 
     def _count(self, e: LeaseEntry, effect: Effect, event: Event) -> None:
         if effect == Effect.REDUCE_TTL:
@@ -138,6 +239,14 @@ class TimerEngine:
                 self.stats.leases_expired += 1
         else:
             self.stats.kept += 1
+
+
+_GRACE_TEXT = {
+    "removed": "grace ended without the client returning: removed softly (tombstone kept)",
+    "proposed": "grace ended: cleanup proposed, waiting for an admin to approve",
+    "kept": "grace ended: kept (protected, pinned or infrastructure)",
+    "paused": "grace ended but automatic removal is paused for this zone",
+}
 
 
 def _timer_meta(now: int) -> Callable[[Name, int, RRsetMeta | None], RRsetMeta]:

@@ -16,6 +16,8 @@ from leasedns.keys import Keyring
 from leasedns.lease.book import LeaseBook, WheelOp
 from leasedns.lease.deferred import is_deferred, purge_orphans, record_deferred, record_update_lease
 from leasedns.lease.entry import CANCEL, capped_ttl
+from leasedns.lease.protect import Actor, BlastRadius, Guard, ZoneLifecycle
+from leasedns.lease.roles import RoleIndex
 from leasedns.store.records import AuditEvent, Provenance, RRsetMeta
 from leasedns.store.zonestore import Store, Writer
 from leasedns.update import policy, rfc2136
@@ -87,6 +89,7 @@ class UpdateEngine:
         max_udp: int = 1232,
         lease_limits: LeaseLimits | None = None,
         on_wheel_ops: Callable[[list[WheelOp]], None] | None = None,
+        lifecycle: Lifecycle | None = None,
     ) -> None:
         self.store = store
         self.served = served
@@ -101,8 +104,10 @@ class UpdateEngine:
         self.max_udp = max_udp
         self.lease_limits = lease_limits or LeaseLimits()
         self.on_wheel_ops = on_wheel_ops
+        self.lifecycle = lifecycle
         self.queue: list[Pending] = []
-        self.stats = {"batches": 0, "updates": 0, "commits": 0, "refused": 0, "applied": 0}
+        self.stats = {"batches": 0, "updates": 0, "commits": 0, "refused": 0, "applied": 0,
+                      "protected_refusals": 0, "reconciliations": 0}  # fmt: skip
 
     # -- intake ------------------------------------------------------------
 
@@ -138,8 +143,9 @@ class UpdateEngine:
             with self.store.writer() as w:
                 zones: dict[Name, ZoneTxn] = {}
                 book = LeaseBook(w)
+                guard = self.lifecycle.guard(w, book, int(now)) if self.lifecycle else None
                 for p in batch:
-                    outcomes.append(self._one(w, book, p, zones, now))
+                    outcomes.append(self._one(w, book, guard, p, zones, now))
                 changed = finish_zones(w, zones, now, "update", "dynamic update", self.serial_policy,
                                        self.journal_depth, self.journal_max_bytes)  # fmt: skip
                 wheel_ops = book.wheel_ops
@@ -158,7 +164,13 @@ class UpdateEngine:
             p.send(self._reply(p, o.rcode, now))
 
     def _one(
-        self, w: Writer, book: LeaseBook, p: Pending, zones: dict[Name, ZoneTxn], now: float
+        self,
+        w: Writer,
+        book: LeaseBook,
+        guard: Guard | None,
+        p: Pending,
+        zones: dict[Name, ZoneTxn],
+        now: float,
     ) -> Outcome:
         key = p.tsig.key
         key_name = key.name if key is not None else None
@@ -171,7 +183,10 @@ class UpdateEngine:
             self._audit(w, p, None, actor, role, out, now)
             return out
         p.msg = msg
-        out = self._evaluate(w, book, p, msg, zones, key_name, role, actor, now)
+        if guard is not None:
+            guard.actor = Actor(actor, role, update_identity(msg, role, key_name))
+            guard.notes, guard.reconciled = [], []
+        out = self._evaluate(w, book, guard, p, msg, zones, key_name, role, actor, now)
         self._audit(w, p, msg, actor, role, out, now)
         return out
 
@@ -179,6 +194,7 @@ class UpdateEngine:
         self,
         w: Writer,
         book: LeaseBook,
+        guard: Guard | None,
         p: Pending,
         msg: UpdateMessage,
         zones: dict[Name, ZoneTxn],
@@ -192,7 +208,7 @@ class UpdateEngine:
             return Outcome(
                 rc, "zone section: not a zone served here" if rc == 9 else "zone section"
             )
-        z = zones.get(msg.zone) or ZoneTxn(w, msg.zone)
+        z = zones.get(msg.zone) or ZoneTxn(w, msg.zone, guard=guard)
         zones[msg.zone] = z
         rc = rfc2136.check_prerequisites(z, msg)
         if rc:
@@ -212,12 +228,21 @@ class UpdateEngine:
                     REFUSED,
                     f"policy: {role} may not change {names.to_text(rr.name)} type {rr.rtype}",
                 )
-        return self._apply(z, book, p, msg, role, actor, int(now))
+        if guard is not None:  # humans outrank automation; RFC 4703 conflict rule during grace
+            for rr in msg.updates:
+                why = (
+                    guard.check_add(msg.zone, rr.name, rr.rtype) if rr.rclass == msg.zclass else ""
+                )
+                if why:
+                    self.stats["protected_refusals"] += 1
+                    return Outcome(REFUSED, why)
+        return self._apply(z, book, guard, p, msg, role, actor, int(now))
 
     def _apply(
         self,
         z: ZoneTxn,
         book: LeaseBook,
+        guard: Guard | None,
         p: Pending,
         msg: UpdateMessage,
         role: str,
@@ -235,8 +260,18 @@ class UpdateEngine:
             cap = min(leases)
             immediate = [replace(rr, ttl=capped_ttl(rr.ttl, cap)) if rr.rclass == msg.zclass else rr
                          for rr in immediate]  # fmt: skip
-        meta_for = self._meta_for(role, actor, now)
+        identity = guard.actor.identity if guard is not None else ""
+        adopted: list[str] = []
+        meta_for = self._meta_for(role, actor, now, identity, adopted)
         ignored = rfc2136.apply_updates(z, immediate, msg.zclass, meta_for)
+        if guard is not None:
+            ignored = (
+                guard.notes
+                + guard.reconcile_notes()
+                + adopted
+                + [i for i in ignored if not i.endswith(("grace", "kept", "paused"))]
+            )
+            self.stats["reconciliations"] += len(guard.reconciled)
         purge_orphans(z, book, {rr.name for rr in immediate if rr.rclass != msg.zclass})
         notes = [record_deferred(z, book, rr, actor, role, now) for rr in deferred]
         if p.granted is not None:
@@ -248,18 +283,26 @@ class UpdateEngine:
             )
         return Outcome(NOERROR, "applied", ignored + notes)
 
-    def _meta_for(self, role: str, actor: str, now: int) -> rfc2136.MetaFor:
+    def _meta_for(
+        self, role: str, actor: str, now: int, identity: str = "", adopted: list[str] | None = None
+    ) -> rfc2136.MetaFor:
         prov = {"admin": Provenance.ADMIN, "client": Provenance.CLIENT}.get(role, Provenance.DHCP)
 
         def meta_for(owner: Name, rtype: int, old: RRsetMeta | None) -> RRsetMeta:
             if old is None:
-                return RRsetMeta(provenance=prov, created=now, confirmed=now, writer=actor,
-                                 human_touched=now if prov.is_human else 0)  # fmt: skip
+                return RRsetMeta(
+                    provenance=prov, created=now, confirmed=now, writer=actor,
+                    human_touched=now if prov.is_human else 0,
+                    identity="" if prov.is_human else identity,
+                )  # fmt: skip
             if prov.is_human:
-                # a human editing automation's RRset adopts it
-                return old.with_(provenance=Provenance.ADMIN if not old.provenance.is_human else old.provenance,
-                                 human_touched=now, confirmed=now, writer=actor)  # fmt: skip
-            return old.with_(confirmed=now, writer=actor)
+                if not old.provenance.is_human and adopted is not None:
+                    adopted.append(f"adopted {names.to_text(owner)} type {rtype}: now human-owned")
+                return old.with_(
+                    provenance=Provenance.ADMIN if not old.provenance.is_human else old.provenance,
+                    human_touched=now, confirmed=now, writer=actor,
+                )  # fmt: skip
+            return old.with_(confirmed=now, writer=actor, identity=old.identity or identity)
 
         return meta_for
 
@@ -316,6 +359,31 @@ class UpdateEngine:
         if p.tsig.signed:
             out = tsig.sign_response(out, p.tsig, now)
         return out
+
+
+T_DHCID = 49
+
+
+def update_identity(msg: UpdateMessage, role: str, key_name: Name | None) -> str:
+    """Who the update speaks for: the DHCID it carries (RFC 4701), else a client key's name."""
+    for rr in list(msg.updates) + list(msg.prereqs):
+        if rr.rtype == T_DHCID and rr.rdata and rr.rclass == msg.zclass:
+            return "dhcid:" + rr.rdata.hex()
+    if role == "client" and key_name is not None:
+        return "key:" + names.to_text(key_name)
+    return ""
+
+
+@dataclass
+class Lifecycle:
+    """What the update engine needs to build a lifecycle guard for each batch."""
+
+    settings_for: Callable[[Name], ZoneLifecycle]
+    roles_for: Callable[[Name], RoleIndex]
+    blast: BlastRadius
+
+    def guard(self, w: Writer, book: LeaseBook, now: int) -> Guard:
+        return Guard(w, book, Actor("", ""), self.settings_for, self.roles_for, self.blast, now)
 
 
 def _opt_with_lease(payload: int, granted: tuple[int, int | None] | None) -> bytes:

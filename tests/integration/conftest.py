@@ -257,6 +257,13 @@ def _txt(count: int, size: int, letter: str) -> str:
     return " ".join(f'"{letter * size}"' for _ in range(count))
 
 
+# A delegation whose in-domain glue (12 names, A and AAAA each) overflows 512 bytes.
+DELEG_SERVERS = 12
+DELEG_RECORDS = "".join(
+    f"deleg IN NS ns{i}.deleg\nns{i}.deleg IN A 192.0.2.{100 + i}\nns{i}.deleg IN AAAA 2001:db8::{i}\n"
+    for i in range(1, DELEG_SERVERS + 1)
+)
+
 SPECIAL_ZONE = f"""$ORIGIN special.test.
 $TTL 600
 @         IN SOA   ns hostmaster 1 3600 600 86400 60
@@ -271,7 +278,7 @@ dangling  IN CNAME missing
 tolab     IN CNAME www.lab.example.
 big       IN TXT   {_txt(BIG_TXT_STRINGS, 250, "b")}
 medium    IN TXT   {_txt(MEDIUM_TXT_STRINGS, 230, "m")}
-"""
+{DELEG_RECORDS}"""
 
 # SOA TTL below MINIMUM: the negative TTL is the SOA TTL (RFC 2308 §3).
 MIN_ZONE = """$ORIGIN min.test.

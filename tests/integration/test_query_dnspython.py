@@ -13,7 +13,7 @@ import dns.rcode
 import dns.rdata
 import dns.rdatatype
 import pytest
-from conftest import Server, ask, tcp_exchange, udp_exchange
+from conftest import DELEG_SERVERS, Server, ask, tcp_exchange, udp_exchange
 
 pytestmark = pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])
 
@@ -473,3 +473,53 @@ def test_0x20_case_echoed_in_raw_bytes(
         assert r.answer[0].name.to_text() == qname
         owner = raw[12 + len(question) :]
         assert owner[:2] == b"\xc0\x0c" or owner.startswith(question[:-4])
+
+
+# -- referral glue and size (RFC 9471) ------------------------------------------------------
+
+
+def test_referral_glue_that_does_not_fit_sets_tc(special_server: Server, tcp: bool) -> None:
+    """RFC 9471 §3: in-domain glue must all be there, or TC is set (over UDP without EDNS)."""
+    q = dns.message.make_query("host.deleg.special.test.", "A")
+    raw = (
+        tcp_exchange(special_server, q.to_wire())
+        if tcp
+        else udp_exchange(special_server, q.to_wire())
+    )
+    assert raw is not None
+    r = dns.message.from_wire(raw)
+    assert r.rcode() == dns.rcode.NOERROR and not r.flags & dns.flags.AA
+    if tcp:
+        assert not r.flags & dns.flags.TC
+    else:
+        assert len(raw) <= 512 and r.flags & dns.flags.TC
+    if not r.flags & dns.flags.TC:
+        assert len(r.additional) == 2 * DELEG_SERVERS  # one A and one AAAA RRset per name
+
+
+def test_referral_glue_fits_with_edns(special_server: Server, tcp: bool) -> None:
+    r = ask(special_server, "host.deleg.special.test.", "A", tcp=tcp, use_edns=0, payload=1232)
+    assert r.rcode() == dns.rcode.NOERROR and not r.flags & (dns.flags.AA | dns.flags.TC)
+    assert r.answer == []
+    assert sect(r.authority) == [
+        (
+            "deleg.special.test.",
+            "NS",
+            600,
+            sorted(f"ns{i}.deleg.special.test." for i in range(1, DELEG_SERVERS + 1)),
+        )
+    ]
+    owners = sorted({rrset.name.to_text() for rrset in r.additional})
+    assert owners == sorted(f"ns{i}.deleg.special.test." for i in range(1, DELEG_SERVERS + 1))
+    assert len(r.additional) == 2 * DELEG_SERVERS
+
+
+def test_z_and_ad_bits_not_echoed(lab_server: Server, tcp: bool) -> None:
+    """RFC 1035 §4.1.1: Z is zero in responses; RFC 4035 §3.2.3: AD only for validated data."""
+    q = dns.message.make_query("hv1.lab.example.", "A")
+    wire = bytearray(q.to_wire())
+    wire[3] |= 0x40 | 0x20  # Z and AD
+    raw = tcp_exchange(lab_server, bytes(wire)) if tcp else udp_exchange(lab_server, bytes(wire))
+    assert raw is not None
+    assert raw[3] & 0x70 == 0
+    check(dns.message.from_wire(raw), answer=[("hv1.lab.example.", "A", 3600, ["10.0.0.11"])])

@@ -29,6 +29,7 @@ from leasedns.store.zonestore import Store
 from leasedns.update import policy
 from leasedns.wire import names
 from leasedns.zone import loader
+from leasedns.zone.commit import ZoneChange
 from leasedns.zone.masterfile import parse_zone_file
 from leasedns.zone.update_engine import UpdateEngine, ZonePolicy
 
@@ -101,7 +102,7 @@ class Harness:
     serial_policy: str = "increment"
     now: float = field(default_factory=time.time)  # dnspython signs with the real clock
     scheduled: list[Callable[[], None]] = field(default_factory=list)
-    changes: list[tuple[names.Name, int, set[names.Name], bool]] = field(default_factory=list)
+    changes: list[ZoneChange] = field(default_factory=list)
     kv: CountingKV = field(default_factory=CountingKV)
 
     def __post_init__(self) -> None:
@@ -119,7 +120,7 @@ class Harness:
             zone_policy=lambda z: self.policies.get(z, ZonePolicy()),
             clock=lambda: self.now,
             schedule=self.scheduled.append,
-            on_change=lambda *a: self.changes.append(a),
+            on_change=self.changes.append,
             serial_policy=self.serial_policy,
         )
 
@@ -248,7 +249,7 @@ def test_on_change_reports_zone_serial_and_touched_names(h: Harness) -> None:
     u.add("h1", 300, "A", "10.1.1.1")
     h.submit(u.to_wire())
     h.run_turn()
-    assert h.changes == [(ZONE, SERIAL + 1, {n("h1"), ZONE}, False)]
+    assert h.changes == [ZoneChange(ZONE, SERIAL + 1, frozenset({n("h1"), ZONE}), False)]
 
 
 def test_ns_change_below_the_apex_is_structural(h: Harness) -> None:
@@ -256,7 +257,7 @@ def test_ns_change_below_the_apex_is_structural(h: Harness) -> None:
     u.add("sub", 3600, "NS", "ns.sub")
     h.submit(u.to_wire())
     h.run_turn()
-    assert h.changes[0][3] is True
+    assert h.changes[0].structural is True
 
 
 @pytest.mark.parametrize(
@@ -381,14 +382,14 @@ def test_malformed_update_is_formerr_and_audited(h: Harness) -> None:
 
 
 def test_prescan_failure_is_formerr(h: Harness) -> None:
-    """§3.4.1.3: an RRset delete must carry TTL 0; the add before it is not applied either."""
+    """§3.4.1.3: class NONE with type ANY is FORMERR; the add before it is not applied either."""
     h.policies[ZONE] = ZonePolicy(allow_update=["192.0.2.7"])
     u = update(key=None)
     u.add("h1", 60, "A", "10.1.1.1")
     u.delete("h1", "A")
     wire = bytearray(u.to_wire())
     assert wire[-10:] == struct.pack(">HHIH", A, 255, 0, 0)
-    wire[-6:-2] = struct.pack(">I", 60)
+    wire[-10:] = struct.pack(">HHIH", 255, 254, 0, 0)
     replies = h.submit(bytes(wire))
     h.run_turn()
     assert reply_of(u, replies).rcode() == dns.rcode.FORMERR
@@ -517,6 +518,18 @@ def test_wrong_secret_is_badsig(h: Harness) -> None:
     assert len(events) == 1 and events[0].outcome == "refused" and events[0].client == "203.0.113.5"
 
 
+def test_tsig_refusal_audit_names_the_zone_and_the_claimed_key(h: Harness) -> None:
+    """Issue point 8: a refused update's audit event says which zone and key were tried."""
+    ring = {dns.name.from_text("admin-key."): dns.tsig.Key("admin-key.", b"x" * 32, "hmac-sha256")}
+    u = dns.update.UpdateMessage("lab.example.", keyring=ring, keyname="admin-key.")
+    u.add("h1", 60, "A", "10.1.1.1")
+    h.submit(u.to_wire(), addr="203.0.113.5")
+    (event,) = h.audit()
+    assert event.zone == "lab.example."
+    assert "admin-key." in event.actor
+    assert "16" in event.reason or "BADSIG" in event.reason
+
+
 def test_wrong_algorithm_for_a_known_key_is_badkey(h: Harness) -> None:
     ring = {dns.name.from_text("admin-key."): dns.tsig.Key("admin-key.", SECRET, "hmac-sha512")}
     u = dns.update.UpdateMessage("lab.example.", keyring=ring, keyname="admin-key.")
@@ -618,7 +631,7 @@ def test_one_bump_per_zone_when_a_batch_spans_zones(h: Harness) -> None:
         h.submit(m.to_wire())
     h.run_turn()
     assert h.serial() == SERIAL + 1 and h.serial(REV) == 8
-    assert sorted(c[0] for c in h.changes) == sorted([ZONE, REV])
+    assert sorted(c.zone for c in h.changes) == sorted([ZONE, REV])
     assert h.kv.writes == 1
 
 
@@ -686,12 +699,14 @@ def test_serial_policy_date(tmp_path: Path) -> None:
 def test_serial_policy_never_goes_backwards(tmp_path: Path) -> None:
     """A unixtime serial below the current one falls back to +1 (RFC 1982 §3.2)."""
     h = Harness(tmp_path, serial_policy="unixtime")
+    ahead = int(h.now) + 100_000
     first = update()
-    first.add("@", 600, "SOA", "ns1 hostmaster 4000000000 3600 600 1209600 300")
+    first.add("@", 600, "SOA", f"ns1 hostmaster {ahead} 3600 600 1209600 300")
     h.submit(first.to_wire())
     h.run_turn()
+    assert h.serial() == ahead
     u = update()
     u.add("h1", 60, "A", "10.1.1.1")
     h.submit(u.to_wire())
     h.run_turn()
-    assert h.serial() == 4000000001
+    assert h.serial() == ahead + 1

@@ -1,0 +1,308 @@
+"""Veto hooks on the write transaction: every removal and every automation add asks the lifecycle.
+
+``Guard`` sits on a ``ZoneTxn`` (as dnspython's ``check_delete_rdataset``
+hooks do) so RFC 2136 code stays free of intent rules: it calls
+``z.remove()``, and the guard decides from ``lease.state`` whether that is a
+soft delete (tombstone), the start of grace, or nothing (protected, pinned,
+paused) — and says why.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import json
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from leasedns.lease.book import LeaseBook
+from leasedns.lease.roles import RoleIndex, address_text
+from leasedns.lease.state import Effect, Input, Mode, mode_for, transition
+from leasedns.store import schema
+from leasedns.store.records import AuditEvent, RRsetMeta, State
+from leasedns.store.zonestore import Writer
+from leasedns.timers.events import TimerKind, due_key
+from leasedns.wire import names
+from leasedns.wire.names import Name
+
+GRACE_TTL = 60  # "still published, TTL at the floor"
+MIN_GRACE = 3600  # "default: the lease length, at least 1 h"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a key (with its role), the timer, or an admin through the CLI/API."""
+
+    name: str
+    role: str  # admin | dhcp | client | timer
+    identity: str = ""  # DHCID hex, client-id, or "key:NAME" for self-updating clients
+
+    @property
+    def human(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True)
+class ZoneLifecycle:
+    """A zone's lifecycle settings (profile, grace, keep switch, blast-radius limits)."""
+
+    profile: str = "balanced"
+    grace: int | None = None  # None: the lease length, at least MIN_GRACE
+    keep_on_expiry: bool = False
+    blast_share: float = 0.25
+    blast_window: int = 600
+    blast_min: int = 10
+    tombstone_retention: int = 30 * 86400
+    overrides: tuple[
+        tuple[str, str, str], ...
+    ] = ()  # (name pattern, network, profile), first match wins
+
+    def profile_of(self, owner_text: str, addresses: list[str]) -> str:
+        """The zone's profile, overridden per name pattern or address network (YAML)."""
+        for pattern, network, profile in self.overrides:
+            if pattern and fnmatch.fnmatch(owner_text.rstrip("."), pattern.rstrip(".")):
+                return profile
+            if network:
+                for a in addresses:
+                    try:
+                        if ipaddress.ip_address(a) in ipaddress.ip_network(network, strict=False):
+                            return profile
+                    except ValueError:
+                        continue
+        return self.profile
+
+
+def grace_seconds(settings: ZoneLifecycle, lease_seconds: int) -> int:
+    if settings.grace is not None:
+        return settings.grace
+    return max(lease_seconds, MIN_GRACE)
+
+
+@dataclass
+class BlastRadius:
+    """Automatic removals per zone in a sliding window; too many pauses the zone (ARCHITECTURE §3 rule 4)."""
+
+    recent: dict[Name, deque[int]] = field(default_factory=dict)
+    pauses: int = 0
+
+    def allow(self, w: Writer, zone: Name, settings: ZoneLifecycle, dynamic: int, now: int) -> bool:
+        state = w.zone_state(zone)
+        if state is None:
+            return True
+        if state.paused:
+            return False
+        q = self.recent.setdefault(zone, deque())
+        while q and q[0] <= now - settings.blast_window:
+            q.popleft()
+        limit = max(settings.blast_min, int(settings.blast_share * dynamic))
+        if len(q) + 1 > limit:
+            self.pause(
+                w,
+                zone,
+                f"more than {limit} automatic removals within {settings.blast_window} s",
+                now,
+            )
+            return False
+        q.append(now)
+        return True
+
+    def pause(self, w: Writer, zone: Name, reason: str, now: int) -> None:
+        state = w.zone_state(zone)
+        if state is None or state.paused:
+            return
+        state.paused = reason
+        state.paused_at = now
+        w.put_zone_state(zone, state)
+        self.pauses += 1
+        w.audit(AuditEvent(float(now), "cleanup-paused", names.to_text(zone), actor="leasedns",
+                           outcome="paused", reason=reason))  # fmt: skip
+
+
+def tombstone(
+    w: Writer, zone: Name, owner: Name, rtype: int, reason: str, actor: str, now: int
+) -> None:
+    """Keep the full RRset and its metadata so ``restore`` can bring it back."""
+    cur = w.get(zone, owner, rtype)
+    if cur is None:
+        return
+    meta = w.get_meta(zone, owner, rtype) or RRsetMeta()
+    value = {
+        "zone": names.to_text(zone), "owner": names.to_text(owner), "type": rtype, "ttl": cur[0],
+        "rdatas": [rd.hex() for rd in cur[1]], "meta": json.loads(meta.to_json()),
+        "reason": reason, "actor": actor, "removed_at": now,
+    }  # fmt: skip
+    w.put_tombstone(schema.tombstone_key(zone, owner, rtype, now), json.dumps(value).encode())
+
+
+@dataclass
+class Guard:
+    """Decides removals and automation adds inside one batch (one write transaction)."""
+
+    w: Writer
+    book: LeaseBook
+    actor: Actor
+    settings_for: Callable[[Name], ZoneLifecycle]
+    roles_for: Callable[[Name], RoleIndex]
+    blast: BlastRadius
+    now: int
+    cause: Input | None = None  # LEASE_END when a timer acts for an automation deadline
+    lease_seconds: int = 0
+    notes: list[str] = field(default_factory=list)
+    reconciled: list[tuple[Name, Name, int, tuple[bytes, ...]]] = field(default_factory=list)
+    _dynamic: dict[Name, int] = field(default_factory=dict)
+
+    # -- decisions -----------------------------------------------------------
+
+    def mode(self, zone: Name, owner: Name, rtype: int, meta: RRsetMeta) -> Mode:
+        cur = self.w.get(zone, owner, rtype)
+        rdatas = cur[1] if cur else ()
+        human = meta.provenance.is_human or bool(meta.human_touched)
+        if human:
+            return mode_for("balanced", True, False)
+        infra = bool(self.roles_for(zone).reasons(owner, rtype, rdatas, meta))
+        s = self.settings_for(zone)
+        addresses = [a for a in (address_text(rtype, rd) for rd in rdatas) if a]
+        return mode_for(
+            s.profile_of(names.to_text(owner), addresses), human, infra, s.keep_on_expiry
+        )
+
+    def _input(self) -> Input:
+        if self.actor.human:
+            return Input.HUMAN_DELETE
+        return self.cause or Input.AUTOMATION_DELETE
+
+    def remove(self, zone: Name, owner: Name, rtype: int) -> str:
+        """Called instead of deleting an RRset outright; returns why it was kept ("" = gone)."""
+        meta = self.w.get_meta(zone, owner, rtype) or RRsetMeta()
+        event = self._input()
+        effect, nxt = transition(self.mode(zone, owner, rtype, meta), meta.state, event)
+        what = f"{names.to_text(owner)} type {rtype}"
+        if effect == Effect.DELETE:
+            if not self.actor.human and not self._blast_ok(zone):
+                self.notes.append(f"{what}: kept, automatic removal is paused for this zone")
+                return "paused"
+            tombstone(self.w, zone, owner, rtype, f"{event}", self.actor.name, self.now)
+            self.w.delete_rrset(zone, owner, rtype)
+            return ""
+        if effect == Effect.START_GRACE:
+            deadline = self.start_grace(zone, owner, rtype, meta)
+            self.notes.append(
+                f"{what}: moved to grace (published, awaiting the same client) until {deadline}"
+            )
+            return "grace"
+        self.notes.append(
+            f"{what}: kept ({'made by a human' if meta.provenance.is_human else meta.state})"
+        )
+        return "kept"
+
+    def start_grace(self, zone: Name, owner: Name, rtype: int, meta: RRsetMeta) -> int:
+        cur = self.w.get(zone, owner, rtype)
+        if cur is None:
+            return 0
+        settings = self.settings_for(zone)
+        length = grace_seconds(settings, self.lease_seconds or cur[0])
+        deadline = self.now + length
+        new_meta = meta.with_(state=State.GRACE, state_deadline=deadline, grace_seconds=length)
+        self.w.put_rrset(zone, owner, rtype, min(cur[0], GRACE_TTL), cur[1], new_meta)
+        self._schedule(TimerKind.GRACE_END, deadline, schema.rrset_key(zone, owner, rtype))
+        return deadline
+
+    def _schedule(self, kind: TimerKind, deadline: int, key: bytes) -> None:
+        self.w.put_due(due_key(deadline, kind, key))
+        self.book.wheel_ops.append(("schedule", deadline, kind, key))
+
+    def _blast_ok(self, zone: Name) -> bool:
+        if zone not in self._dynamic:
+            self._dynamic[zone] = sum(
+                1
+                for _, _, m in self.w.iter_meta(zone)
+                if not (m.provenance.is_human or m.human_touched)
+            )
+        return self.blast.allow(
+            self.w, zone, self.settings_for(zone), self._dynamic[zone], self.now
+        )
+
+    def grace_end(self, zone: Name, owner: Name, rtype: int, deadline: int) -> str:
+        """A grace interval ran out: remove softly, propose, or keep, as the mode says."""
+        meta = self.w.get_meta(zone, owner, rtype)
+        if meta is None or meta.state != State.GRACE or meta.state_deadline != deadline:
+            return "stale"
+        effect, nxt = transition(self.mode(zone, owner, rtype, meta), meta.state, Input.GRACE_END)
+        if effect == Effect.DELETE:
+            if not self._blast_ok(zone):
+                self.retry_later(
+                    TimerKind.GRACE_END, deadline, schema.rrset_key(zone, owner, rtype)
+                )
+                return "paused"
+            tombstone(self.w, zone, owner, rtype, "grace ended", self.actor.name, self.now)
+            self.w.delete_rrset(zone, owner, rtype)
+            return "removed"
+        if effect == Effect.PROPOSE:
+            self.w.put_meta(zone, owner, rtype, meta.with_(state=State.PROPOSED, state_deadline=0))
+            return "proposed"
+        if nxt is not None and nxt != meta.state:
+            self.w.put_meta(zone, owner, rtype, meta.with_(state=nxt, state_deadline=0))
+        return "kept"
+
+    def retry_later(self, kind: TimerKind, deadline: int, key: bytes, delay: int = 60) -> None:
+        """A removal held back by a pause is looked at again later (it stays overdue)."""
+        del deadline
+        self._schedule(kind, self.now + delay, key)
+
+    # -- automation adds -------------------------------------------------------
+
+    def check_add(self, zone: Name, owner: Name, rtype: int) -> str:
+        """Before anything is applied: may this automation add touch ``owner``? ("" = yes)."""
+        if self.actor.human:
+            return ""
+        meta = self.w.get_meta(zone, owner, rtype)
+        if meta is not None and self.w.get(zone, owner, rtype) is not None:
+            if meta.provenance.is_human or meta.human_touched:
+                return f"{names.to_text(owner)} type {rtype} was made by a human; automation may not overwrite it"
+        for t in self.w.types_at(zone, owner):
+            m = self.w.get_meta(zone, owner, t)
+            if m is None or m.state not in (State.GRACE, State.PROPOSED, State.PINNED):
+                continue
+            event = Input.SAME_IDENTITY if self.same_identity(m) else Input.OTHER_IDENTITY
+            effect, _ = transition(Mode.BALANCED, m.state, event)
+            if effect == Effect.REFUSE:
+                return (f"{names.to_text(owner)} is {m.state} for another client"
+                        f" ({m.identity or 'unknown identity'}); RFC 4703 conflict rule")  # fmt: skip
+        return ""
+
+    def same_identity(self, meta: RRsetMeta) -> bool:
+        return bool(self.actor.identity) and meta.identity == self.actor.identity
+
+    def before_add(self, zone: Name, owner: Name, rtype: int) -> None:
+        """Reconciliation: the same client writing an RRset in grace revives it, moving its data."""
+        if self.actor.human:
+            return
+        meta = self.w.get_meta(zone, owner, rtype)
+        cur = self.w.get(zone, owner, rtype)
+        if meta is None or cur is None or not self.same_identity(meta):
+            return
+        effect, _ = transition(Mode.BALANCED, meta.state, Input.SAME_IDENTITY)
+        if effect != Effect.REVIVE:
+            return
+        self.w.delete_rrset(zone, owner, rtype)  # the add that follows brings the new data
+        self.reconciled.append((zone, owner, rtype, tuple(cur[1])))
+
+    def reconcile_notes(self) -> list[str]:
+        """After the adds: "reconciled 10.0.0.5 -> 10.0.0.9" for each revived RRset."""
+        out = []
+        for zone, owner, rtype, old in self.reconciled:
+            cur = self.w.get(zone, owner, rtype)
+            new = cur[1] if cur else ()
+            a = ", ".join(address_text(rtype, rd) or rd.hex()[:16] for rd in old)
+            b = ", ".join(address_text(rtype, rd) or rd.hex()[:16] for rd in new)
+            out.append(f"reconciled {names.to_text(owner)} {a} → {b}" if a != b else
+                       f"reconciled {names.to_text(owner)} {a} (same client returned)")  # fmt: skip
+        return out
+
+    def hidden(self, zone: Name, owner: Name, rtype: int) -> bool:
+        """Prerequisites from the same client don't see what its own deletes put in grace."""
+        if not self.actor.identity:
+            return False
+        m = self.w.get_meta(zone, owner, rtype)
+        return m is not None and m.state in (State.GRACE, State.PROPOSED) and self.same_identity(m)

@@ -1,0 +1,254 @@
+"""Bytes in, reply out: cheap rejections, FORMERR/NOTIMP/REFUSED/BADVERS, then the query path."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import dns.message
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import pytest
+
+from leasedns.query import respond
+from leasedns.query.lookup import Kind
+from leasedns.query.zoneindex import ZoneIndex
+from leasedns.server.dispatch import Dispatcher, FormErr, parse_request
+from leasedns.store.zonestore import Store
+from leasedns.wire.names import from_text
+
+LAB = from_text("lab.test.")
+WWW = b"\x03www\x03lab\x04test\x00"
+ZONE = """\
+$ORIGIN lab.test.
+$TTL 3600
+@ SOA ns1 hostmaster 1 3600 600 86400 300
+  NS ns1
+ns1 A 192.0.2.1
+www A 192.0.2.80
+"""
+
+
+@pytest.fixture
+def served(store: Store, load_zone: Callable[..., Any]) -> tuple[Dispatcher, Store]:
+    load_zone(store, ZONE)
+    return Dispatcher(ZoneIndex([LAB]), max_udp=1232), store
+
+
+def raw(
+    qid: int = 0x4242,
+    flags: int = 0x0100,
+    counts: tuple[int, int, int, int] = (1, 0, 0, 0),
+    body: bytes = WWW + b"\x00\x01\x00\x01",
+) -> bytes:
+    return struct.pack(">HH4H", qid, flags, *counts) + body
+
+
+def opt(payload: int = 1232, version: int = 0, do: bool = False, owner: bytes = b"\x00") -> bytes:
+    ttl = (version << 16) | (0x8000 if do else 0)
+    return owner + struct.pack(">HHIH", 41, payload, ttl, 0)
+
+
+def rcode_of(wire: bytes) -> int:
+    return dns.message.from_wire(wire).rcode()
+
+
+def handle(served: tuple[Dispatcher, Store], data: bytes, tcp: bool = False) -> bytes | None:
+    dispatcher, store = served
+    return dispatcher.handle(data, store, ("192.0.2.9", 5353), tcp).wire
+
+
+# -- dropped ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00" * 11, raw()[:11]])
+def test_short_packet_dropped(served: tuple[Dispatcher, Store], data: bytes) -> None:
+    dispatcher, _ = served
+    assert handle(served, data) is None
+    assert dispatcher.counters.dropped == 1
+
+
+def test_response_dropped(served: tuple[Dispatcher, Store]) -> None:
+    # RFC 1035 §7.3: never answer a response (avoids reflection loops).
+    dispatcher, _ = served
+    assert handle(served, raw(flags=0x8100)) is None
+    assert handle(served, raw(flags=0x8000 | (4 << 11))) is None
+    assert dispatcher.counters.dropped == 2
+
+
+# -- NOTIMP -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("opcode", [1, 2, 3, 6, 15])
+def test_unknown_opcode_notimp(served: tuple[Dispatcher, Store], opcode: int) -> None:
+    wire = handle(served, raw(flags=(opcode << 11) | 0x0100))
+    assert wire is not None
+    assert wire[:2] == b"\x42\x42"
+    flags = struct.unpack(">H", wire[2:4])[0]
+    assert flags & 0x8000
+    assert (flags >> 11) & 0xF == opcode
+    assert flags & 0xF == respond.NOTIMP
+
+
+def test_update_without_engine_is_notimp(served: tuple[Dispatcher, Store]) -> None:
+    wire = handle(served, raw(flags=5 << 11))
+    assert wire is not None and wire[3] & 0xF == respond.NOTIMP
+
+
+def test_notify_without_handler_is_notimp(served: tuple[Dispatcher, Store]) -> None:
+    wire = handle(served, raw(flags=(4 << 11) | 0x0400, body=WWW + b"\x00\x06\x00\x01"))
+    assert wire is not None and rcode_of(wire) == dns.rcode.NOTIMP
+
+
+@pytest.mark.parametrize("qtype", [253, 254, 128, 249])
+def test_meta_qtypes_notimp(served: tuple[Dispatcher, Store], qtype: int) -> None:
+    wire = handle(served, raw(body=WWW + struct.pack(">HH", qtype, 1)))
+    assert wire is not None and rcode_of(wire) == dns.rcode.NOTIMP
+
+
+def test_transfer_without_handler_is_notimp(served: tuple[Dispatcher, Store]) -> None:
+    wire = handle(served, raw(body=WWW + struct.pack(">HH", 252, 1)), tcp=True)
+    assert wire is not None and rcode_of(wire) == dns.rcode.NOTIMP
+
+
+# -- FORMERR ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        raw(counts=(0, 0, 0, 0), body=b""),  # no question
+        raw(counts=(2, 0, 0, 0), body=(WWW + b"\x00\x01\x00\x01") * 2),  # QDCOUNT 2
+        raw(counts=(2, 0, 0, 0)),  # QDCOUNT 2 with one question present
+        raw(body=WWW + b"\x00\x01"),  # question cut short
+        raw(body=b"\x03www\x03lab"),  # name runs past the end
+        raw(body=b"\x03www\xc0\x0c\x00\x01\x00\x01"),  # compressed QNAME (points at the header)
+        raw(counts=(1, 0, 0, 1)),  # ARCOUNT 1 but no record
+        raw(counts=(1, 0, 0, 2), body=WWW + b"\x00\x01\x00\x01" + opt() + opt()),  # two OPTs
+        raw(counts=(1, 0, 0, 1), body=WWW + b"\x00\x01\x00\x01" + opt(owner=b"\x01x\x00")),
+    ],
+)
+def test_formerr(served: tuple[Dispatcher, Store], data: bytes) -> None:
+    dispatcher, _ = served
+    wire = handle(served, data)
+    assert wire is not None
+    assert wire[:2] == b"\x42\x42"
+    assert wire[2] & 0x80
+    assert wire[3] & 0xF == respond.FORMERR
+    assert dispatcher.counters.malformed + dispatcher.counters.queries.get((41, 1), 0) >= 1
+
+
+def test_records_in_answer_section_of_a_query_is_formerr(served: tuple[Dispatcher, Store]) -> None:
+    a_rr = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + b"\xc0\x00\x02\x01"
+    wire = handle(served, raw(counts=(1, 1, 0, 0), body=WWW + b"\x00\x01\x00\x01" + a_rr))
+    assert wire is not None and wire[3] & 0xF == respond.FORMERR
+
+
+def test_qtype_opt_is_formerr(served: tuple[Dispatcher, Store]) -> None:
+    # RFC 6891 §6.1.1: OPT is a pseudo-RR and cannot be asked for.
+    wire = handle(served, raw(body=WWW + struct.pack(">HH", 41, 1)))
+    assert wire is not None
+    assert rcode_of(wire) == dns.rcode.FORMERR
+    assert wire[12:] == WWW + struct.pack(">HH", 41, 1)  # the question is echoed
+
+
+def test_tsig_not_last_is_formerr(served: tuple[Dispatcher, Store]) -> None:
+    # Algorithm name (13) + time (6) + fudge, MAC size (empty MAC), original ID, error, other length.
+    rdata = b"\x0bhmac-sha256\x00" + bytes(6) + struct.pack(">HHHHH", 300, 0, 0x4242, 0, 0)
+    tsig = b"\x03key\x00" + struct.pack(">HHIH", 250, 255, 0, len(rdata)) + rdata
+    last = WWW + b"\x00\x01\x00\x01" + opt() + tsig
+    req, _ = parse_request(raw(counts=(1, 0, 0, 2), body=last))  # TSIG last: accepted
+    assert req.edns == (1232, 0, False)
+    body = WWW + b"\x00\x01\x00\x01" + tsig + opt()
+    wire = handle(served, raw(counts=(1, 0, 0, 2), body=body))
+    assert wire is not None and wire[3] & 0xF == respond.FORMERR
+
+
+def test_parse_request_takes_the_question_as_sent() -> None:
+    data = raw(
+        counts=(1, 0, 0, 1), body=b"\x03WwW\x03lab\x04test\x00\x00\x1c\x00\x01" + opt(4096, do=True)
+    )
+    req, _ = parse_request(data)
+    assert req.id == 0x4242
+    assert req.qname == (b"www", b"lab", b"test")
+    assert req.qtype == 28 and req.qclass == 1
+    assert req.question == b"\x03WwW\x03lab\x04test\x00\x00\x1c\x00\x01"
+    assert req.edns == (4096, 0, True)
+    with pytest.raises(FormErr):
+        parse_request(raw(counts=(2, 0, 0, 0)))
+
+
+# -- REFUSED, BADVERS and answers ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("qclass", [3, 4, 255])  # CH, HS, ANY
+def test_other_classes_refused(served: tuple[Dispatcher, Store], qclass: int) -> None:
+    wire = handle(served, raw(body=WWW + struct.pack(">HH", 16, qclass)))
+    assert wire is not None
+    msg = dns.message.from_wire(wire)
+    assert msg.rcode() == dns.rcode.REFUSED
+    assert msg.question[0].rdclass == qclass
+    assert not msg.answer
+
+
+def test_badvers(served: tuple[Dispatcher, Store]) -> None:
+    dispatcher, _ = served
+    data = raw(counts=(1, 0, 0, 1), body=WWW + b"\x00\x01\x00\x01" + opt(4096, version=1))
+    wire = handle(served, data)
+    assert wire is not None
+    msg = dns.message.from_wire(wire)
+    assert msg.rcode() == dns.rcode.BADVERS
+    assert msg.edns == 0
+    assert not msg.answer
+    assert dispatcher.counters.queries == {(1, 16): 1}
+
+
+def test_answer(served: tuple[Dispatcher, Store]) -> None:
+    dispatcher, _ = served
+    q = dns.message.make_query("WWW.lab.test.", "A", use_edns=0, payload=4096)
+    reply = dispatcher.handle(q.to_wire(), served[1], None, False)
+    assert reply.wire is not None and reply.result is not None
+    assert reply.result.kind == Kind.ANSWER
+    msg = dns.message.from_wire(reply.wire)
+    assert msg.id == q.id
+    assert msg.rcode() == dns.rcode.NOERROR
+    assert msg.answer[0].to_text() == "WWW.lab.test. 3600 IN A 192.0.2.80"
+    assert msg.payload == 1232
+    assert dispatcher.counters.queries == {(1, 0): 1}
+
+
+def test_refused_outside_zones(served: tuple[Dispatcher, Store]) -> None:
+    q = dns.message.make_query("www.example.", "A")
+    wire = handle(served, q.to_wire())
+    assert wire is not None
+    assert rcode_of(wire) == dns.rcode.REFUSED
+
+
+def test_truncation_counted(store: Store, load_zone: Callable[..., Any]) -> None:
+    lines = [f"big A 10.0.{i // 256}.{i % 256}" for i in range(60)]
+    load_zone(store, ZONE + "\n".join(lines) + "\n")
+    dispatcher = Dispatcher(ZoneIndex([LAB]))
+    q = dns.message.make_query("big.lab.test.", "A", use_edns=False)
+    reply = dispatcher.handle(q.to_wire(), store, None, False)
+    assert reply.wire is not None and reply.wire[2] & 0x02
+    assert len(reply.wire) <= 512
+    assert dispatcher.counters.truncated == 1
+    reply = dispatcher.handle(q.to_wire(), store, None, True)
+    assert reply.wire is not None and not reply.wire[2] & 0x02
+    assert len(dns.message.from_wire(reply.wire).answer[0]) == 60
+
+
+def test_handlers_plug_in(served: tuple[Dispatcher, Store]) -> None:
+    dispatcher, store = served
+    seen: list[Any] = []
+    dispatcher.update_handler = lambda data, addr, send: seen.append(("update", addr))
+    update = raw(flags=5 << 11, body=b"\x03lab\x04test\x00\x00\x06\x00\x01")
+    reply = dispatcher.handle(update, store, "peer", False, send=lambda wire: None)
+    assert reply.wire is None
+    assert seen == [("update", "peer")]
+    # Without a way to answer later, an UPDATE gets NOTIMP at once.
+    reply = dispatcher.handle(update, store, "peer", False)
+    assert reply.wire is not None and reply.wire[3] & 0xF == respond.NOTIMP
+    assert dns.rdatatype.SOA == 6 and dns.rdataclass.IN == 1
