@@ -276,6 +276,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "update":
         return cmd_update(argv[1:])
+    if argv and argv[0] == "dhcp-hook":
+        from leasedns.cli.dhcp_hook import main as hook_main
+
+        return hook_main(argv[1:])
     args = parser().parse_args(argv)
     try:
         return int(args.func(args))
