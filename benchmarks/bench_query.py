@@ -143,6 +143,16 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_busy_seconds(cpu: str) -> float:
+    """Time CPU ``cpu`` has spent not idle, by /proc/stat."""
+    for line in Path("/proc/stat").read_text().splitlines():
+        fields = line.split()
+        if fields[0] == "cpu" + cpu:
+            ticks = [int(x) for x in fields[1:9]]
+            return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
 def rss_kib(pid: int) -> int:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
@@ -263,6 +273,7 @@ class PerfResult:
     sizes: str
     runtime: float
     cpu: float = 0.0  # server CPU seconds (user + system) over the run
+    cpu0: float = 0.0  # seconds the server's CPU was busy with anything over the run
 
     @property
     def cpu_us_per_query(self) -> float:
@@ -273,15 +284,21 @@ class PerfResult:
         """Share of the run the server was on a CPU; well under 1 means it was not the limit."""
         return self.cpu / self.runtime if self.runtime else 0.0
 
+    @property
+    def others(self) -> float:
+        """Share of the run the server's CPU spent on other processes (and interrupts)."""
+        return max(0.0, self.cpu0 - self.cpu) / self.runtime if self.runtime else 0.0
+
 
 def dnsperf(server: Server, queries: Path, duration: float, extra: list[str]) -> PerfResult:
     argv = [*PRIORITY, "taskset", "-c", CLIENT_CPU, "dnsperf", "-s", "127.0.0.1", "-p", str(server.port),
             "-d", str(queries), "-c", "4", "-l", str(duration), *extra]  # fmt: skip
     pids = children(server.proc.pid)
-    before = cpu_seconds(pids)
+    before, busy_before = cpu_seconds(pids), cpu_busy_seconds(SERVER_CPU)
     run = subprocess.run(argv, capture_output=True, text=True)
     result = parse_dnsperf(run.stdout + run.stderr)
     result.cpu = cpu_seconds(pids) - before
+    result.cpu0 = cpu_busy_seconds(SERVER_CPU) - busy_before
     return result
 
 
@@ -310,14 +327,15 @@ def warm(server: Server, queries: Path, extra: list[str]) -> None:
 
 
 HEADER = (f"{'round':>6}  {'server':<9} {'qps':>8} {'avg ms':>7} {'lost':>14} "
-          f"{'cpu us/q':>8} {'busy':>5} {'load':>5}")  # fmt: skip
+          f"{'cpu us/q':>8} {'busy':>5} {'other':>5} {'load':>5}")  # fmt: skip
 
 
 def row(round_: str, server: Server, r: PerfResult) -> str:
     loss = 100.0 * r.lost / r.sent if r.sent else 0.0
     load = Path("/proc/loadavg").read_text().split()[0]
     return (f"{round_:>6}  {server.name:<9} {r.qps:>8.0f} {r.latency_ms:>7.3f} "
-            f"{r.lost:>6} ({loss:.2f}%) {r.cpu_us_per_query:>8.1f} {r.busy:>5.0%} {load:>5}")  # fmt: skip
+            f"{r.lost:>6} ({loss:.2f}%) {r.cpu_us_per_query:>8.1f} {r.busy:>5.0%} "
+            f"{r.others:>5.0%} {load:>5}")  # fmt: skip
 
 
 # -- main -----------------------------------------------------------------------------

@@ -96,6 +96,10 @@ class Lookup:
     ) -> Name | None:
         """Answer ``qname`` inside ``zone``; return a CNAME target to chase, if any."""
         r = self.r
+        if qname != zone:  # RFC 6672 §2.3: a DNAME at the apex redirects everything below it
+            apex_dname = r.get(zone, zone, T_DNAME)
+            if apex_dname is not None:
+                return self._dname(zone, apex_dname, qname, res)
         # Step 3b: walk down from the apex looking for a zone cut, a DNAME or a missing node.
         for depth in range(len(zone) + 1, len(qname)):
             node = qname[len(qname) - depth :]

@@ -86,7 +86,9 @@ def parse_rules(raw: Iterable[dict[str, Any]], zone: Name) -> list[Rule]:
 # Without rules: admins change anything; DHCP servers the records DDNS writes (RFC 4702/4704);
 # hosts their own name (RFC 9664 / SRP); transfer keys nothing.
 DEFAULT_RULES = (
-    Rule("role:dhcp", "zonesub", (), frozenset({1, 28, 12, 49, 16})),
+    Rule(
+        "role:dhcp", "zonesub", (), frozenset({1, 28, 12, 49, 16, 255})
+    ),  # 255: D2 deletes a whole name
     Rule("role:client", "self", (), None),
 )
 

@@ -43,6 +43,7 @@ out CNAME www.nowhere.invalid.
 dangling CNAME nothere
 toother CNAME www.other.test.
 tokids CNAME www.kids
+todel CNAME www.sub
 host.ent A 192.0.2.7     ; ent.lab.test. is an empty non-terminal
 _sip._udp SRV 0 5 5060 sip
 sip A 192.0.2.50
@@ -125,8 +126,10 @@ def ask(store: Store, load_zone: Callable[..., Any]) -> Ask:
 
 
 def rd(rtype: int, text: str) -> bytes:
-    wire = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.RdataType.make(rtype), text)
-    return wire.to_wire()
+    rdata = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.RdataType.make(rtype), text)
+    wire = rdata.to_wire()
+    assert wire is not None
+    return wire
 
 
 def show(rrsets: list[RRset]) -> list[tuple[str, int, int, list[str]]]:
@@ -418,6 +421,14 @@ def test_referral_at_the_cut_itself(ask: Ask) -> None:
         assert [(o, t) for o, t, _, _ in res.authority] == [(n("sub.lab.test."), NS)]
 
 
+def test_cname_into_a_delegation_ends_in_a_referral(ask: Ask) -> None:
+    res = ask("todel.lab.test.", A)
+    assert res.kind == Kind.REFERRAL
+    assert show(res.answer) == [("todel.lab.test.", CNAME, 3600, ["www.sub.lab.test."])]
+    assert [(names.to_text(o), t) for o, t, _, _ in res.authority] == [("sub.lab.test.", NS)]
+    assert show(res.additional) == [("ns.sub.lab.test.", A, 3600, ["192.0.2.53"])]
+
+
 def test_glue_below_a_cut_is_not_answered(ask: Ask) -> None:
     res = ask("ns.sub.lab.test.", A)
     assert res.kind == Kind.REFERRAL
@@ -495,7 +506,6 @@ def test_dname_overflow_is_yxdomain(ask: Ask) -> None:
     assert [t for _, t, _, _ in res.answer] == [DNAME]
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a DNAME at the zone apex is never applied")
 def test_dname_at_zone_apex(ask: Ask) -> None:
     # RFC 6672 §2.3 allows a DNAME at the apex beside NS; it redirects the names below.
     res = ask("www.dn.test.", A)
@@ -557,3 +567,10 @@ def test_additional_for_srv(ask: Ask) -> None:
 
 def test_no_additional_for_a(ask: Ask) -> None:
     assert ask("mail.lab.test.", A).additional == []
+
+
+def test_apex_with_dname_answers_for_itself(ask: Ask) -> None:
+    res = ask("dn.test.", SOA)
+    assert [(names.to_text(o), t) for o, t, _, _ in res.answer] == [("dn.test.", SOA)]
+    res = ask("dn.test.", A)
+    assert res.kind == Kind.NODATA

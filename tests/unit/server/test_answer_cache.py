@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import dns.message
+import dns.rdatatype
 import pytest
 
 from leasedns.query.lookup import Kind, LookupResult
@@ -96,8 +97,8 @@ def test_key_refuses(data: bytes) -> None:
 
 
 def result(
-    deps: set[tuple[bytes, ...]] = frozenset(), volatile: set[tuple[bytes, ...]] = frozenset()
-) -> LookupResult:  # type: ignore[assignment]
+    deps: Iterable[tuple[bytes, ...]] = (), volatile: Iterable[tuple[bytes, ...]] = ()
+) -> LookupResult:
     return LookupResult(Kind.ANSWER, deps=set(deps), volatile=set(volatile))
 
 
@@ -241,8 +242,12 @@ def test_replay_equals_a_fresh_answer(
     load_zone(store, ZONE)
     dispatcher = Dispatcher(ZoneIndex([LAB]))
     cache = AnswerCache()
-    q1 = dns.message.make_query(first, qtype, use_edns=0, payload=4096, id=1).to_wire()
-    q2 = dns.message.make_query(second, qtype, use_edns=0, payload=4096, id=2).to_wire()
+    q1 = dns.message.make_query(
+        first, dns.rdatatype.RdataType.make(qtype), use_edns=0, payload=4096, id=1
+    ).to_wire()
+    q2 = dns.message.make_query(
+        second, dns.rdatatype.RdataType.make(qtype), use_edns=0, payload=4096, id=2
+    ).to_wire()
     k1, k2 = cache_key(q1), cache_key(q2)
     assert k1 is not None and k2 is not None and k1[0] == k2[0]
     reply = dispatcher.handle(q1, store, None, False)

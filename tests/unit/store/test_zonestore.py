@@ -134,7 +134,6 @@ def test_meta_round_trip(store: Store) -> None:
         confirmed=11,
         human_touched=12,
         state_deadline=13,
-        pinned=True,
         writer="dhcpd",
     )
     www = n("www", "lab", "example")

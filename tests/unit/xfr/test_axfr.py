@@ -12,7 +12,7 @@ import dns.rdatatype
 import dns.tsig
 import dns.zone
 import pytest
-from conftest import (
+from xfr_lab import (
     ORIGIN,
     ZONE,
     Lab,

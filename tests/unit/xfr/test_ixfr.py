@@ -6,7 +6,7 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 import dns.zone
-from conftest import (
+from xfr_lab import (
     NOW,
     ORIGIN,
     ZONE,

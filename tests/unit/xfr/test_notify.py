@@ -11,7 +11,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.tsig
 import pytest
-from conftest import NOW, ORIGIN, ZONE, Lab, zone_text
+from xfr_lab import NOW, ORIGIN, ZONE, Lab, zone_text
 
 from leasedns.keys import Keyring, Role, keygen
 from leasedns.server.dispatch import parse_request

@@ -49,7 +49,9 @@ txt TXT "one"
 
 def rdhex(rtype: int, text: str) -> str:
     rd = dns.rdata.from_text(dns.rdataclass.IN, dns.rdatatype.RdataType.make(rtype), text)
-    return rd.to_wire().hex()
+    wire = rd.to_wire()
+    assert wire is not None
+    return wire.hex()
 
 
 def soa_hex(serial: int) -> str:
