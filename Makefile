@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-DEBS   := bind9-dnsutils knot-dnsutils dnsperf nsd knot bind9 kea-dhcp-ddns-server dnsmasq iproute2 isc-dhcp-client
+DEBS   := bind9-dnsutils knot-dnsutils dnsperf nsd knot bind9 kea-dhcp-ddns-server dnsmasq iproute2 isc-dhcp-client busybox strace
 PURE   := leasedns/wire leasedns/store/records.py leasedns/store/schema.py leasedns/query leasedns/zone/serial.py leasedns/timers leasedns/server/dispatch.py leasedns/server/answer_cache.py leasedns/update leasedns/lease leasedns/xfr
 
 .PHONY: run test lint typecheck unit deps debs bench clean

@@ -52,8 +52,8 @@ class LeasednsCollector(Collector):
             for (qt, rc), n in src.items():
                 k = (qtype_label(qt), rcode_label(rc))
                 merged[k] = merged.get(k, 0) + n
-        for (qt, rc), n in sorted(merged.items()):
-            q.add_metric([qt, rc], n)
+        for (qtl, rcl), n in sorted(merged.items()):
+            q.add_metric([qtl, rcl], n)
         yield q
         yield CounterMetricFamily(
             f"{NS}_truncated_answers", "UDP answers sent with TC=1", value=c.truncated
@@ -87,6 +87,7 @@ class LeasednsCollector(Collector):
         yield records
         yield from _lease_metrics(core)
         yield from _update_metrics(core)
+        yield from _lifecycle_metrics(core)
         info = InfoMetricFamily(f"{NS}_build", "leasedns build information")
         info.add_metric([], {"version": __version__})
         yield info
@@ -107,9 +108,8 @@ def _lease_metrics(core: ServerCore) -> Iterator[object]:
     te = core.timer_engine
     if te is None:
         return
-    yield GaugeMetricFamily(
-        f"{NS}_timers_pending", "Deadlines in the timer wheel", value=len(te.wheel)
-    )  # type: ignore[attr-defined]
+    pending = len(te.wheel)  # type: ignore[attr-defined]
+    yield GaugeMetricFamily(f"{NS}_timers_pending", "Deadlines in the timer wheel", value=pending)
     st = te.stats  # type: ignore[attr-defined]
     yield CounterMetricFamily(
         f"{NS}_ttl_reductions", "TTL half-life steps applied (draft §4.2)", value=st.ttl_reductions
@@ -133,6 +133,88 @@ def _update_metrics(core: ServerCore) -> Iterator[object]:
     yield u
     yield CounterMetricFamily(f"{NS}_update_commits", "Write transactions committed for updates (group commit)",
                               value=st["commits"])  # fmt: skip
+
+
+def _lifecycle_metrics(core: ServerCore) -> Iterator[object]:
+    """RRsets by state/provenance/role, grace and proposals, refusals, blast-radius pauses."""
+    from leasedns.store.records import RRsetMeta
+
+    lc = core.lifecycle
+    by_kind = GaugeMetricFamily(
+        f"{NS}_rrsets", "RRsets by lifecycle state, provenance and role",
+        labels=["zone", "state", "provenance", "role"],
+    )  # fmt: skip
+    grace = GaugeMetricFamily(
+        f"{NS}_grace_rrsets",
+        "RRsets in grace: published, awaiting the same client",
+        labels=["zone"],
+    )
+    proposed = GaugeMetricFamily(
+        f"{NS}_cleanup_proposals", "RRsets proposed for cleanup, waiting for an admin",
+        labels=["zone"],
+    )  # fmt: skip
+    paused = GaugeMetricFamily(
+        f"{NS}_zone_cleanup_paused",
+        "1 while automatic removal is paused for the zone (blast-radius limit): alert on it",
+        labels=["zone"],
+    )
+    tombstones = GaugeMetricFamily(
+        f"{NS}_tombstones", "Removed RRsets kept for restore", labels=["zone"]
+    )
+    n_paused = 0
+    with core.store.reader() as r:
+        for origin, st in r.zones():
+            if origin not in core.zones:
+                continue
+            z = names.to_text(origin)
+            roles = lc.roles_for(origin) if lc is not None else None  # type: ignore[attr-defined]
+            metas = {(o, t): m for o, t, m in r.iter_meta(origin)}
+            counts: dict[tuple[str, str, str], int] = {}
+            for owner, rtype, _ttl, rdatas in r.iter_zone(origin):
+                meta = metas.get((owner, rtype)) or RRsetMeta()
+                infra = roles is not None and bool(roles.reasons(owner, rtype, rdatas, meta))
+                k = (str(meta.state), str(meta.provenance), "infrastructure" if infra else "host")
+                counts[k] = counts.get(k, 0) + 1
+            for (state, prov, role), n in sorted(counts.items()):
+                by_kind.add_metric([z, state, prov, role], n)
+            grace.add_metric([z], sum(n for k, n in counts.items() if k[0] == "grace"))
+            proposed.add_metric([z], sum(n for k, n in counts.items() if k[0] == "proposed"))
+            paused.add_metric([z], 1 if st.paused else 0)
+            n_paused += 1 if st.paused else 0
+            tombstones.add_metric([z], sum(1 for _ in r.iter_tombstones(origin)))
+    yield by_kind
+    yield grace
+    yield proposed
+    yield paused
+    yield GaugeMetricFamily(
+        f"{NS}_zones_cleanup_paused", "Zones whose automatic removal is paused", value=n_paused
+    )
+    yield tombstones
+    if lc is not None:
+        yield CounterMetricFamily(
+            f"{NS}_blast_radius_pauses",
+            "Times automatic removal was paused by the blast-radius limit",
+            value=lc.blast.pauses,  # type: ignore[attr-defined]
+        )
+    ue = core.update_engine
+    if ue is not None:
+        st_ = ue.stats  # type: ignore[attr-defined]
+        yield CounterMetricFamily(
+            f"{NS}_reconciliations", "Names in grace revived by the same client returning",
+            value=st_.get("reconciliations", 0),
+        )  # fmt: skip
+        yield CounterMetricFamily(
+            f"{NS}_protected_refusals",
+            "Automation updates refused: human-made data, or another client's name in grace",
+            value=st_.get("protected_refusals", 0),
+        )
+    te = core.timer_engine
+    if te is not None:
+        yield CounterMetricFamily(
+            f"{NS}_grace_ended",
+            "Grace intervals that ran out",
+            value=te.stats.grace_ended,  # type: ignore[attr-defined]
+        )
 
 
 def registry_for(core: ServerCore) -> CollectorRegistry:

@@ -1,1 +1,1 @@
-"""api package."""
+"""The HTTP API (/api/v1, JSON) and the /ui page: records, states, explanations, admin actions."""

@@ -13,6 +13,8 @@ from dataclasses import asdict
 from datetime import UTC, tzinfo
 from typing import Any
 
+import dns.rdatatype
+
 from leasedns.lease.entry import LeaseEntry
 from leasedns.lease.explain import Attempt, Subject, explain
 from leasedns.lease.protect import ZoneLifecycle
@@ -30,6 +32,7 @@ ATTEMPT_WINDOW = 7 * 86400  # how far back the audit is read for refused automat
 _KEPT = re.compile(r"^(\S+) type (\d+): kept \((.+)\)$")
 _HUMAN_ADD = re.compile(r"^REFUSED: (\S+) type (\d+) was made by a human")
 _CLAIM = re.compile(r"^REFUSED: (\S+) is \w+ for another client")
+_RECONCILED = re.compile(r"^reconciled (\S+) (.+)$")
 
 AttemptKey = tuple[str, int]  # (owner text, type); type 0 = every type at the name
 
@@ -42,11 +45,17 @@ def attempts_by_rrset(r: Reader, zone: Name, since: float) -> dict[AttemptKey, l
         if e.zone != zt:
             continue
         if e.kind == "update" and e.outcome == "applied":
+            returned: dict[str, str] = {}
             for note in e.detail.get("ignored") or []:
                 m = _KEPT.match(str(note))
                 if m and m.group(3) in ("made by a human", "pinned"):
                     key = (m.group(1), int(m.group(2)))
                     out.setdefault(key, []).append(Attempt(e.time, e.actor, "delete", m.group(3)))
+                rec = _RECONCILED.match(str(note))
+                if rec and (rec.group(1) not in returned or "→" in rec.group(2)):
+                    returned[rec.group(1)] = rec.group(2)  # the address move says the most
+            for owner, what in returned.items():
+                out.setdefault((owner, 0), []).append(Attempt(e.time, e.actor, "reconciled", what))
         elif e.kind == "update" and e.outcome == "refused":
             m = _HUMAN_ADD.match(e.reason)
             if m:
@@ -135,8 +144,6 @@ def _leases_of(r: Reader, zone: Name, owner: Name, rtype: int) -> list[LeaseEntr
 
 
 def _type_code(text: str) -> int:
-    import dns.rdatatype
-
     return int(dns.rdatatype.from_text(text))
 
 
@@ -147,20 +154,19 @@ def zone_summary(
     st = r.zone_state(zone)
     states = {str(s): 0 for s in State}
     infra = 0
+    metas = {(o, t): m for o, t, m in r.iter_meta(zone)}
     n = 0
-    data = {(o, t): rds for o, t, _ttl, rds in r.iter_zone(zone)}
-    for owner, rtype, meta in r.iter_meta(zone):
-        if (owner, rtype) not in data:
-            continue
+    for owner, rtype, _ttl, rdatas in r.iter_zone(zone):
         n += 1
+        meta = metas.get((owner, rtype)) or RRsetMeta()
         states[str(meta.state)] += 1
-        if roles.reasons(owner, rtype, data[(owner, rtype)], meta):
+        if roles.reasons(owner, rtype, rdatas, meta):
             infra += 1
     return {
         "zone": names.to_text(zone),
         "serial": st.serial if st else None,
         "source": st.source if st else None,
-        "rrsets": len(data) if data else n,
+        "rrsets": n,
         "states": states,
         "infrastructure": infra,
         "tombstones": sum(1 for _ in r.iter_tombstones(zone)),

@@ -45,7 +45,7 @@ def build_config(args: argparse.Namespace) -> Config:
     cfg = load_yaml(args.config) if getattr(args, "config", None) else Config()
     if getattr(args, "listen", None):
         cfg.listen = [parse_endpoint(x, 5300) for x in args.listen]
-    if getattr(args, "zone", None):
+    if getattr(args, "zone", None) and isinstance(args.zone, list):
         cfg.zones += [ZoneConfig(file=os.path.abspath(z)) for z in args.zone]
     if getattr(args, "data_dir", None):
         cfg.data_dir = args.data_dir
@@ -257,7 +257,9 @@ def parser() -> argparse.ArgumentParser:
     z.add_argument("--json", action="store_true")
     z.set_defaults(func=cmd_zone)
     a = sub.add_parser("audit", help="show audit events")
-    _add_server_flags(a)
+    a.add_argument("--config", "-c", help="YAML configuration file")
+    a.add_argument("--data-dir", metavar="DIR", help="where the LMDB store lives (default ./var)")
+    a.add_argument("--zone", metavar="ZONE", help="only events of this zone")
     a.add_argument("--since", help="e.g. 2h, 1d, or an ISO 8601 time")
     a.add_argument("--json", action="store_true")
     a.set_defaults(func=cmd_audit)
@@ -269,6 +271,14 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "update", help="nsupdate-compatible client with deferred deletes and leases", add_help=False
     )
+    sub.add_parser(
+        "dhcp-hook",
+        help="dnsmasq --dhcp-script hook: lease events to signed updates",
+        add_help=False,
+    )
+    from leasedns.cli.admin_commands import add_admin_commands
+
+    add_admin_commands(sub, _add_server_flags)
     return p
 
 

@@ -71,6 +71,7 @@ class AdminTxn:
     guard: Guard
     actor: str
     now: int
+    client: str = ""  # where the request came from, for the audit
     zones: dict[Name, ZoneTxn] = field(default_factory=dict)
     done: list[str] = field(default_factory=list)
 
@@ -224,7 +225,7 @@ class AdminTxn:
         msg = f"automatic removal resumed (was paused: {was})"
         self.w.audit(
             AuditEvent(float(self.now), "cleanup-resumed", names.to_text(zone), actor=self.actor,
-                       role="admin", outcome="resumed", reason=msg)
+                       role="admin", client=self.client, outcome="resumed", reason=msg)
         )  # fmt: skip
         return Change(zone, T_SOA, "paused", "running", True, msg)
 
@@ -289,7 +290,7 @@ class AdminTxn:
         detail.update(extra)
         self.w.audit(
             AuditEvent(float(self.now), kind, names.to_text(zone), actor=self.actor, role="admin",
-                       outcome=outcome, reason=reason, detail=detail)
+                       client=self.client, outcome=outcome, reason=reason, detail=detail)
         )  # fmt: skip
 
 

@@ -45,12 +45,12 @@ class Subject:
 
 @dataclass(frozen=True)
 class Attempt:
-    """Something automation tried on this RRset that the lifecycle did not allow (from the audit)."""
+    """Something automation did or tried on this RRset, read back from the audit log."""
 
     time: float
     actor: str
-    action: str  # "delete" | "overwrite" | "claim" | "deadline"
-    why: str = ""  # "made by a human", "pinned", the other client's identity, ...
+    action: str  # refused: "delete" | "overwrite" | "claim" | "deadline"; or "reconciled"
+    why: str = ""  # "made by a human", "pinned", "10.0.0.5 → 10.0.0.9", ...
 
 
 def duration(seconds: float) -> str:
@@ -135,7 +135,7 @@ def explain(
                 f"(leasedns cleanup approve {subject.owner} {subject.rtype})",
             )
         )
-    if paused and not human:
+    if paused and not human and settings.profile != "aggressive":  # Guard._blast_ok: same rule
         out.append(
             Reason(
                 "paused",
@@ -177,7 +177,17 @@ def explain(
         )
     if not leases and not human and meta.state == State.ACTIVE:
         out.append(_no_lease(subject, meta, mode, settings))
-    for a in sorted(attempts, key=lambda x: x.time)[-3:]:
+    attempts = [a for a in attempts if a.time >= meta.created]  # not an earlier incarnation's
+    returns = [a for a in attempts if a.action == "reconciled"]
+    if returns:
+        last = max(returns, key=lambda x: x.time)
+        out.append(
+            Reason(
+                "reconciled", f"the same client returned at {at(last.time)}: reconciled {last.why}"
+            )
+        )
+    refused = [a for a in attempts if a.action != "reconciled"]
+    for a in sorted(refused, key=lambda x: x.time)[-3:]:
         out.append(_attempt(a, at))
     return out
 
@@ -206,6 +216,8 @@ def _provenance(meta: RRsetMeta, at: AtFn) -> Reason:
         return Reason("admin", f"added by admin {who}{when}; DHCP lease expiry will not remove it")
     when = f" at {at(meta.created)}" if meta.created else ""
     if meta.provenance == Provenance.CLIENT:
+        if meta.identity.startswith("key:"):
+            ident = ""  # the key is the identity: said once
         return Reason("client", f"added by the host itself (key {who}){ident}{when}{renewed}")
     return Reason("dhcp", f"added by DHCP key {who}{ident}{when}{renewed}")
 
@@ -307,7 +319,7 @@ def _attempt(a: Attempt, at: AtFn) -> Reason:
     if a.action == "claim":
         return Reason(
             "claim-refused",
-            f"another client ({who}) tried to claim the name at {when}: refused "
+            f"another client tried to claim the name through {who} at {when}: refused "
             "(RFC 4703 conflict rule)",
         )
     if a.action == "overwrite":

@@ -122,7 +122,7 @@ class NotifySender:
             wire, ctx = tsig.sign_request(wire, key, now)
             self._signed[msg_id] = (key, ctx)
         transport: Any = self.sockets[family_of(p.target[0])].transport
-        if p.attempts + 1 == notify.BURST_TRIES:
+        if p.attempts == notify.BURST_TRIES:
             self.counters.unanswered_bursts += 1
             log.warning(
                 "NOTIFY %s serial %d to %s:%d: no answer after %d tries; retrying every %.0f s",
@@ -159,7 +159,7 @@ class NotifySender:
             if pending is not None:
                 for i in pending.ids:
                     self._signed.pop(i, None)
-            log.info(
+            log.debug(
                 "NOTIFY %s serial %d acknowledged by %s:%d",
                 names.to_text(reply.zone), pending.serial if pending else 0, *target,
             )  # fmt: skip

@@ -19,3 +19,7 @@ def install_all(core: ServerCore, cfg: Config) -> None:
     engine.lifecycle = lc
     core.wheel_clock = wheel
     install_xfr(core, cfg)
+
+    from leasedns.net.api_wiring import install_api
+
+    install_api(core, cfg)

@@ -46,10 +46,10 @@ def due_key(deadline: int, kind: TimerKind, key: bytes) -> bytes:
         offset 8, 1 byte    TimerKind value
         offset 9, the rest  the timer's key, opaque (e.g. an RRset store key)
 
-    e.g. due_key(1700000000, TimerKind.LEASE_END, b"k") == bytes.fromhex("000000006553f100" "03" "6b").
+    Example: due_key(1700000000, TimerKind.LEASE_END, b"k") is 000000006553f100 03 6b (hex).
     Byte order equals (deadline, kind, key) order, the order `TimerWheel.advance` returns timers
-    in, so a cursor walk over `due` visits timers in firing order and a range scan up to
-    `deadline.to_bytes(8, "big")` finds everything due by then.
+    in, so a cursor walk over `due` visits timers in firing order, and every key below
+    `(now + 1).to_bytes(8, "big")` is due by `now`.
     """
     if not 0 <= deadline < 1 << (8 * DEADLINE_SIZE):
         raise DueKeyError(f"deadline {deadline} does not fit an unsigned 64-bit field")
@@ -58,8 +58,8 @@ def due_key(deadline: int, kind: TimerKind, key: bytes) -> bytes:
     return deadline.to_bytes(DEADLINE_SIZE, "big") + bytes((kind,)) + key
 
 
-def parse_due_key(raw: bytes) -> Due:
-    """Decode a key written by `due_key`."""
+def parse_due_key(raw: bytes | bytearray | memoryview) -> Due:
+    """Decode a key written by `due_key` (bytes, or a buffer such as an LMDB cursor hands out)."""
     if len(raw) <= DEADLINE_SIZE:
         raise DueKeyError(f"due key of {len(raw)} bytes is shorter than deadline + kind")
     try:

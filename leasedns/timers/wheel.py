@@ -18,6 +18,9 @@ _FIRST_SLOT = 2
 _HEAP_MIN_SIZE = 8
 """Regions of at most this many deadlines answer next_deadline with a plain min()."""
 
+_LIST_MAX = 32
+"""Timers sharing a deadline are kept in a list up to this many (compact), then in a set."""
+
 _by_deadline = itemgetter(0)
 
 
@@ -25,18 +28,28 @@ class WheelConfigError(ValueError):
     """The wheel's geometry or start time is invalid."""
 
 
-class _Bucket(set[bytes]):
-    """Identities of the timers that share one deadline, when there are two or more."""
+class _Few(list[bytes]):
+    """Identities of the timers that share one deadline, when there are 2 to _LIST_MAX."""
 
     __slots__ = ("deadline",)
 
     def __init__(self, deadline: int, *identities: bytes) -> None:
         super().__init__(identities)
-        self.deadline = deadline  # one int object shared by all the bucket's timers
+        self.deadline = deadline  # one int object shared by all these timers
 
 
-_Timers = bytes | _Bucket
-"""The timers of one deadline: a lone identity, or a _Bucket."""
+class _Many(set[bytes]):
+    """Identities of the timers that share one deadline, when there are more than _LIST_MAX."""
+
+    __slots__ = ("deadline",)
+
+    def __init__(self, deadline: int, *identities: bytes) -> None:
+        super().__init__(identities)
+        self.deadline = deadline
+
+
+_Timers = bytes | _Few | _Many
+"""The timers of one deadline: a lone identity, a _Few list or a _Many set."""
 
 
 class TimerWheel:
@@ -48,16 +61,17 @@ class TimerWheel:
 
     Layout. A timer's identity is one bytes object, kind byte + key, so identities sort like
     (kind, key); `_deadline_of` maps it to its deadline. The wheel proper is a list of regions,
-    each a dict from a distinct deadline to its timers (a bare identity when alone, else a
-    `_Bucket`), so a cascade moves seconds, not timers. With the wheel at time T and digits in
-    base `slots`, a deadline d > T lives at the level of the highest digit where d and T differ,
-    in the slot named by d's digit there. The levels are therefore ordered (all of level L is
-    earlier than all of level L+1), and a timer's region is a function of (d, T), which is what
-    makes cancel O(1). Deadlines <= T wait in the overdue region, deadlines that differ from T
-    above the top level in the overflow region. `advance` jumps rather than ticks: it drains whole
-    levels below the highest digit that changed, splits the one slot the new time falls into, and
-    re-places the overflow only when a digit above the top level changes; a week's gap costs the
-    timers it fires plus at most levels x slots bit tests on per-level occupancy masks.
+    each a dict from a distinct deadline to its timers (a bare identity when alone, a `_Few` list
+    when few, a `_Many` set when many, so removal stays O(1)); a cascade moves seconds, not
+    timers. With the wheel at time T and digits in base `slots`, a deadline d > T lives at the
+    level of the highest digit where d and T differ, in the slot named by d's digit there. The
+    levels are therefore ordered (all of level L is earlier than all of level L+1), and a timer's
+    region is a function of (d, T), which is what makes cancel O(1). Deadlines <= T wait in the
+    overdue region, deadlines that differ from T above the top level in the overflow region.
+    `advance` jumps rather than ticks: it drains whole levels below the highest digit that
+    changed, splits the one slot the new time falls into, and re-places the overflow only when a
+    digit above the top level changes; a week's gap costs the timers it fires plus at most
+    levels x slots bit tests on per-level occupancy masks.
 
     next_deadline is cached; when the earliest timer goes, the minimum is found in the first
     non-empty region, through a lazily pruned heap of that region kept while it stays in use.
@@ -143,9 +157,15 @@ class TimerWheel:
             if self._next_known and (self._next is None or deadline < self._next):
                 self._next = deadline
         elif isinstance(timers, bytes):
-            shared = deadline_of[timers]
-            region[deadline] = _Bucket(shared, timers, identity)
+            shared = deadline_of[timers]  # one int object per distinct deadline
+            region[deadline] = _Few(shared, timers, identity)
             deadline_of[identity] = shared
+        elif isinstance(timers, _Few):
+            if len(timers) < _LIST_MAX:
+                timers.append(identity)
+            else:
+                region[deadline] = _Many(timers.deadline, *timers, identity)
+            deadline_of[identity] = timers.deadline
         else:
             timers.add(identity)
             deadline_of[identity] = timers.deadline
@@ -172,6 +192,8 @@ class TimerWheel:
     def advance(self, now: int) -> list[Due]:
         """Move the wheel's time to `now` and return every timer due by then, in
         (deadline, kind, key) order. Time never goes back: an earlier `now` counts as `time`."""
+        if not isinstance(now, int):
+            raise TypeError(f"now must be int unix seconds, not {type(now).__name__}")
         old = self._time
         due: list[tuple[int, _Timers]] = []
         overdue = self._regions[_OVERDUE]
@@ -224,7 +246,10 @@ class TimerWheel:
             if self._next_known and deadline == self._next:
                 self._next_known = False
             return
-        timers.discard(identity)
+        if isinstance(timers, _Few):
+            timers.remove(identity)
+        else:
+            timers.discard(identity)
         if len(timers) == 1:
             (region[deadline],) = timers  # back to a bare identity; the dict keeps its key
 

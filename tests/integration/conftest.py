@@ -276,6 +276,7 @@ self      IN CNAME self
 target    IN A     192.0.2.10
 dangling  IN CNAME missing
 tolab     IN CNAME www.lab.example.
+todeleg   IN CNAME host.deleg
 big       IN TXT   {_txt(BIG_TXT_STRINGS, 250, "b")}
 medium    IN TXT   {_txt(MEDIUM_TXT_STRINGS, 230, "m")}
 {DELEG_RECORDS}"""

@@ -74,10 +74,6 @@ def assert_error_both(server: Server, wire: bytes, rcode: int) -> None:
     assert_error_reply(tcp_exchange(server, wire), wire, rcode)
 
 
-def assert_no_reply(server: Server, wire: bytes) -> None:
-    assert udp_exchange(server, wire, timeout=0.3) is None
-
-
 # -- dropped without a reply ----------------------------------------------------------------
 
 
@@ -86,7 +82,7 @@ def test_short_packets_dropped(lab_server: Server) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         for n in range(12):
             s.sendto(full[:n], (lab_server.host, lab_server.port))
-        s.settimeout(0.5)
+        s.settimeout(0.4)
         with pytest.raises(TimeoutError):
             s.recv(65535)
     assert_still_serving(lab_server)
@@ -102,13 +98,21 @@ def test_short_message_over_tcp_dropped(lab_server: Server) -> None:
         assert r.id == 0x4242 and r.rcode() == dns.rcode.NOERROR
 
 
-@pytest.mark.parametrize("rcode", [0, 3])
-def test_responses_ignored(lab_server: Server, rcode: int) -> None:
+def test_responses_ignored(lab_server: Server) -> None:
     """QR=1: never answer a response (no reflection loops between servers)."""
-    wire = header(flags=0x8400 | rcode) + question()
-    assert_no_reply(lab_server, wire)
-    r = header(flags=0x8400, an=1) + question() + b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4)
-    assert_no_reply(lab_server, r + b"\x0a\x00\x00\x01")
+    answer = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + b"\x0a\x00\x00\x01"
+    packets = [
+        header(flags=0x8400) + question(),
+        header(flags=0x8403) + question(),  # an NXDOMAIN response
+        header(flags=0x8400, an=1) + question() + answer,
+        header(flags=0x8000 | (5 << 11)) + question(),  # an UPDATE response
+    ]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for p in packets:
+            s.sendto(p, (lab_server.host, lab_server.port))
+        s.settimeout(0.4)
+        with pytest.raises(TimeoutError):
+            s.recv(65535)
     assert_still_serving(lab_server)
 
 
@@ -215,10 +219,10 @@ def _blast(server: Server, packets: list[bytes]) -> dict[int, bytes]:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         addr = (server.host, server.port)
-        for start in range(0, len(packets), 25):
-            for p in packets[start : start + 25]:
+        for start in range(0, len(packets), 50):
+            for p in packets[start : start + 50]:
                 s.sendto(p, addr)
-            s.settimeout(0.15)
+            s.settimeout(0.1)
             deadline = time.monotonic() + 2.0
             while time.monotonic() < deadline:
                 try:

@@ -523,3 +523,18 @@ def test_z_and_ad_bits_not_echoed(lab_server: Server, tcp: bool) -> None:
     assert raw is not None
     assert raw[3] & 0x70 == 0
     check(dns.message.from_wire(raw), answer=[("hv1.lab.example.", "A", 3600, ["10.0.0.11"])])
+
+
+def test_cname_into_a_delegation(special_server: Server, tcp: bool) -> None:
+    """RFC 1034 §4.3.2: the CNAME (ours, so AA), then a referral for its target."""
+    r = ask(special_server, "todeleg.special.test.", "A", tcp=tcp, use_edns=0, payload=1232)
+    assert r.rcode() == dns.rcode.NOERROR and r.flags & dns.flags.AA
+    assert not r.flags & dns.flags.TC
+    assert sect(r.answer) == [("todeleg.special.test.", "CNAME", 600, ["host.deleg.special.test."])]
+    assert [(o, t) for o, t, _, _ in sect(r.authority)] == [("deleg.special.test.", "NS")]
+    assert len(r.additional) == 2 * DELEG_SERVERS
+
+
+def test_ds_at_apex_without_parent_is_nodata(lab_server: Server, tcp: bool) -> None:
+    """RFC 4035 §3.1.4.1: authoritative for the child only, the server answers NODATA."""
+    check(ask(lab_server, "lab.example.", "DS", tcp=tcp), authority=NEG_LAB)

@@ -136,8 +136,8 @@ def test_idle_timeout_closes_connection(idle_server: Server) -> None:
 
 def test_idle_timer_restarts_with_each_query(idle_server: Server) -> None:
     with tcp_connect(idle_server) as s:
-        for _ in range(3):  # 3 x 0.5 s in all, longer than the 1 s timeout
-            time.sleep(0.5)
+        for _ in range(3):  # 3 x 0.45 s in all, longer than the 1 s timeout
+            time.sleep(0.45)
             query_on(s)
         assert closed_by_peer(s, within=4.0)
 

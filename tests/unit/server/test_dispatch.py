@@ -137,7 +137,7 @@ def test_formerr(served: tuple[Dispatcher, Store], data: bytes) -> None:
     assert wire[:2] == b"\x42\x42"
     assert wire[2] & 0x80
     assert wire[3] & 0xF == respond.FORMERR
-    assert dispatcher.counters.malformed + dispatcher.counters.queries.get((41, 1), 0) >= 1
+    assert dispatcher.counters.malformed == 1
 
 
 def test_records_in_answer_section_of_a_query_is_formerr(served: tuple[Dispatcher, Store]) -> None:

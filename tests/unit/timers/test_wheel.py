@@ -121,6 +121,23 @@ def test_cancel_one_of_many_sharing_a_deadline() -> None:
     assert fired(wheel, T0 + 7) == [(T0 + 7, LEASE, b"a"), (T0 + 7, GRACE, b"d")]
 
 
+def test_many_timers_sharing_one_deadline() -> None:
+    wheel = TimerWheel(T0)
+    keys = [b"%03d" % i for i in range(300)]
+    for key in reversed(keys):
+        wheel.schedule(T0 + 60, LEASE, key)
+    for key in keys[::3]:
+        assert wheel.cancel(LEASE, key)
+    wheel.schedule(T0 + 61, LEASE, keys[1])  # moves away
+    wheel.schedule(T0 + 60, GRACE, keys[1])
+    kept = sorted(set(keys) - set(keys[::3]) - {keys[1]})
+    assert len(wheel) == len(kept) + 2
+    assert fired(wheel, T0 + 60) == [(T0 + 60, LEASE, key) for key in kept] + [
+        (T0 + 60, GRACE, keys[1])
+    ]
+    assert fired(wheel, T0 + 61) == [(T0 + 61, LEASE, keys[1])]
+
+
 def test_cancel_of_the_last_timer_at_a_deadline_moves_next_deadline() -> None:
     wheel = TimerWheel(T0)
     wheel.schedule(T0 + 7, LEASE, b"a")
@@ -351,8 +368,18 @@ def test_unknown_kind_and_non_int_deadline_are_refused() -> None:
     with pytest.raises(TypeError):
         wheel.schedule(T0 + 1.5, LEASE, b"a")  # type: ignore[arg-type]
     assert wheel.cancel(99, b"a") is False  # type: ignore[arg-type]
-    assert (99, b"a") not in wheel
+    assert (99, b"a") not in wheel  # type: ignore[operator]
     assert len(wheel) == 0
+
+
+def test_non_int_time_is_refused_before_anything_fires() -> None:
+    wheel = TimerWheel(T0)
+    wheel.schedule(T0 - 1, LEASE, b"late")
+    wheel.schedule(T0 + 1, LEASE, b"soon")
+    with pytest.raises(TypeError):
+        wheel.advance(T0 + 1.5)  # type: ignore[arg-type]
+    assert len(wheel) == 2
+    assert fired(wheel, T0 + 1) == [(T0 - 1, LEASE, b"late"), (T0 + 1, LEASE, b"soon")]
 
 
 # -- persisted values --------------------------------------------------------------------------
@@ -378,7 +405,7 @@ def test_due_key_layout() -> None:
 def test_due_key_round_trips() -> None:
     for deadline, kind, key in [(0, LEASE, b""), (2**64 - 1, TimerKind.PRUNE, b"\x00zone\xff")]:
         assert parse_due_key(due_key(deadline, kind, key)) == Due(deadline, kind, key)
-    assert parse_due_key(bytearray(due_key(5, GRACE, b"x"))) == Due(5, GRACE, b"x")
+    assert parse_due_key(memoryview(due_key(5, GRACE, b"x"))) == Due(5, GRACE, b"x")
 
 
 def test_due_key_bytes_sort_like_the_wheel_fires() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+import dns.edns
 import dns.name
 import dns.rdata
 import dns.rdataclass
