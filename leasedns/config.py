@@ -28,6 +28,7 @@ class ZoneConfig:
     origin: str | None = None
     profile: str | None = None
     allow_update: list[str] = field(default_factory=list)
+    allow_update_role: str = "admin"
     allow_transfer: list[str] = field(default_factory=list)
     notify: list[Endpoint] = field(default_factory=list)
     update_policy: list[dict[str, Any]] = field(default_factory=list)
@@ -105,7 +106,7 @@ _TOP_KEYS = {
     "grace", "infrastructure", "blast_radius", "tombstone_retention",
 }  # fmt: skip
 _ZONE_KEYS = {
-    "file", "origin", "profile", "allow_update", "allow_transfer", "notify", "update_policy",
+    "file", "origin", "profile", "allow_update", "allow_update_role", "allow_transfer", "notify", "update_policy",
     "grace", "keep_on_expiry", "profile_overrides", "infrastructure",
 }  # fmt: skip
 
@@ -176,6 +177,7 @@ def load_yaml(path: str) -> Config:
                 origin=z.get("origin"),
                 profile=z.get("profile"),
                 allow_update=[str(a) for a in z.get("allow_update") or []],
+                allow_update_role=str(z.get("allow_update_role", "admin")),
                 allow_transfer=[str(a) for a in z.get("allow_transfer") or []],
                 notify=[parse_endpoint(x, 53) for x in z.get("notify") or []],
                 update_policy=list(z.get("update_policy") or []),

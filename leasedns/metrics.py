@@ -56,7 +56,9 @@ class LeasednsCollector(Collector):
             q.add_metric([qtl, rcl], n)
         yield q
         yield CounterMetricFamily(
-            f"{NS}_truncated_answers", "UDP answers sent with TC=1", value=c.truncated
+            f"{NS}_truncated_answers",
+            "UDP answers sent with TC=1",
+            value=c.truncated + core.cache.truncated_hits(),
         )
         yield CounterMetricFamily(f"{NS}_cache_hits", "Answers served from the wire cache",
                                   value=sum(core.cache.hit_counts().values()))  # fmt: skip

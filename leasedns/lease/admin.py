@@ -159,7 +159,7 @@ class AdminTxn:
         base = schema.owner_prefix(zone, owner) + b"\x00"
         out = []
         for k, v in self.w.iter_tombstones(zone):
-            if not k.startswith(base) or len(k) != len(base) + 10:
+            if not k.startswith(base) or len(k) != len(base) + 12:  # type, removed-at, sequence
                 continue
             t = int.from_bytes(k[len(base) : len(base) + 2], "big")
             if rtype is None or t == rtype:

@@ -132,7 +132,10 @@ def tombstone(
         "rdatas": [rd.hex() for rd in cur[1]], "meta": json.loads(meta.to_json()),
         "reason": reason, "actor": actor, "removed_at": now,
     }  # fmt: skip
-    w.put_tombstone(schema.tombstone_key(zone, owner, rtype, now), json.dumps(value).encode())
+    seq = 0
+    while w.get_tombstone(schema.tombstone_key(zone, owner, rtype, now, seq)) is not None:
+        seq += 1
+    w.put_tombstone(schema.tombstone_key(zone, owner, rtype, now, seq), json.dumps(value).encode())
 
 
 @dataclass
@@ -252,6 +255,21 @@ class Guard:
         """A removal held back by a pause is looked at again later (it stays overdue)."""
         del deadline
         self._schedule(kind, self.now + delay, key)
+
+    def may_shrink(self, zone: Name, owner: Name, rtype: int) -> str:
+        """Removing some RRs of an RRset: automation may not edit what a human made or pinned."""
+        if self.actor.human:
+            return ""
+        meta = self.w.get_meta(zone, owner, rtype)
+        if meta is None:
+            return ""
+        if meta.provenance.is_human or meta.human_touched:
+            self.notes.append(f"{names.to_text(owner)} type {rtype}: kept (made by a human)")
+            return "kept"
+        if meta.state == State.PINNED:
+            self.notes.append(f"{names.to_text(owner)} type {rtype}: kept (pinned)")
+            return "kept"
+        return ""
 
     # -- automation adds -------------------------------------------------------
 

@@ -48,7 +48,9 @@ def zone_policies(core: ServerCore, cfg: Config) -> Callable[[Name], ZonePolicy]
             for zc in cfg.zones:
                 if core.zone_origins.get(zc.file) == zone:
                     zp = ZonePolicy(
-                        policy.parse_rules(zc.update_policy, zone), list(zc.allow_update)
+                        policy.parse_rules(zc.update_policy, zone),
+                        list(zc.allow_update),
+                        zc.allow_update_role,
                     )
             cache[zone] = zp
         return cache[zone]

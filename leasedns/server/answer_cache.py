@@ -43,10 +43,10 @@ def cache_key(data: bytes) -> tuple[bytes, int] | None:
 
 
 class AnswerCache:
-    """Entries are ``[header, tail, hits, qtype, rcode]``; the hit count lives in the entry
+    """Entries are ``[header, tail, hits, qtype, rcode, tc]``; the hit count lives in the entry
     so a hit costs one increment, and is folded into ``folded`` when the entry goes."""
 
-    __slots__ = ("entries", "by_name", "volatile", "max_entries", "folded")
+    __slots__ = ("entries", "by_name", "volatile", "max_entries", "folded", "folded_tc")
 
     def __init__(self, max_entries: int = 200_000) -> None:
         self.entries: dict[bytes, list] = {}  # type: ignore[type-arg]
@@ -54,6 +54,7 @@ class AnswerCache:
         self.volatile: dict[Name, set[bytes]] = {}
         self.max_entries = max_entries
         self.folded: dict[tuple[int, int], int] = {}
+        self.folded_tc = 0
 
     def get(self, key: bytes) -> list | None:  # type: ignore[type-arg]
         return self.entries.get(key)
@@ -63,6 +64,12 @@ class AnswerCache:
         if e is not None and e[2]:
             k = (e[3], e[4])
             self.folded[k] = self.folded.get(k, 0) + e[2]
+            if e[5]:
+                self.folded_tc += e[2]
+
+    def truncated_hits(self) -> int:
+        """Cached answers with TC=1 sent again (RFC 1035 §4.1.1 truncation)."""
+        return self.folded_tc + sum(e[2] for e in self.entries.values() if e[5])
 
     def hit_counts(self) -> dict[tuple[int, int], int]:
         """Answers served from the cache, by (qtype, rcode)."""
@@ -79,7 +86,8 @@ class AnswerCache:
         if len(self.entries) >= self.max_entries:
             self.clear()
         qtype = int.from_bytes(response[qend - 4 : qend - 2], "big")
-        self.entries[key] = [response[2:12], response[qend:], 0, qtype, response[3] & 0xF]
+        tc = bool(response[2] & 0x02)
+        self.entries[key] = [response[2:12], response[qend:], 0, qtype, response[3] & 0xF, tc]
         for name in res.deps:
             self.by_name.setdefault(name, set()).add(key)
         for zone in res.volatile:

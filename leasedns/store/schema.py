@@ -55,8 +55,9 @@ Databases (key -> value):
     of the timer wheel, written in the transaction that creates the deadline.
 
 ``tombstones``
-    ``zkey + b"\\0" + okey + b"\\0" + u16 type + u64 removed-at`` -> JSON of the
-    removed RRset with its metadata.
+    ``zkey + b"\\0" + okey + b"\\0" + u16 type + u64 removed-at + u16 sequence``
+    -> JSON of the removed RRset with its metadata (the sequence keeps two
+    removals of one RRset in the same second apart).
 """
 
 from __future__ import annotations
@@ -138,5 +139,5 @@ def audit_time_ns(k: bytes) -> int:
     return _U64.unpack_from(k, 0)[0]
 
 
-def tombstone_key(zone: Name, owner: Name, rtype: int, removed_at: int) -> bytes:
-    return rrset_key(zone, owner, rtype) + _U64.pack(removed_at)
+def tombstone_key(zone: Name, owner: Name, rtype: int, removed_at: int, seq: int = 0) -> bytes:
+    return rrset_key(zone, owner, rtype) + _U64.pack(removed_at) + _U16.pack(seq)

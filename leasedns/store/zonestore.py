@@ -98,6 +98,9 @@ class Reader:
                 break
             yield k, v
 
+    def get_tombstone(self, key: bytes) -> bytes | None:
+        return self.kv.get(b"tombstones", key)
+
     def iter_tombstones(self, zone: Name) -> Iterator[tuple[bytes, bytes]]:
         prefix = schema.zone_prefix(zone)
         for k, v in self.kv.scan(b"tombstones", prefix):

@@ -33,12 +33,12 @@ class Rule:
             if self.grant.startswith("role:"):
                 if self.grant[5:] != role:
                     return False
-            elif key_name is None or names.from_text(self.grant) != key_name:
+            elif key_name is None or _key_name(self.grant) != key_name:
                 return False
         if self.types is None:
             if rtype in (T_SOA, T_NS):
                 return False
-        elif rtype not in self.types:
+        elif self.types is not ALL_TYPES and rtype not in self.types:
             return False
         m = self.match
         if m == "zonesub":
@@ -55,9 +55,19 @@ class Rule:
         return False
 
 
+def _key_name(text: str) -> Name:
+    """Key names are absolute whether or not the rule wrote the trailing dot."""
+    return names.from_text(text if text.endswith(".") else text + ".")
+
+
+ALL_TYPES: frozenset[int] = frozenset({-1})  # "types: ANY": every type, SOA and NS included (BIND)
+
+
 def _types(v: Any) -> frozenset[int] | None:
-    if v in (None, "ANY", ["ANY"]):
-        return None
+    if v is None:
+        return None  # omitted: every type but SOA and NS
+    if v in ("ANY", ["ANY"]):
+        return ALL_TYPES
     items = v if isinstance(v, list) else str(v).split()
     try:
         return frozenset(int(dns.rdatatype.from_text(str(t))) for t in items)

@@ -307,5 +307,9 @@ def _delete_rr(z: ZoneTxn, rr: UpdateRR, meta_for: MetaFor, apex: Name) -> str:
         if rr.name == apex and rr.rtype == T_NS:
             return "last apex NS is kept"
         return z.remove(rr.name, rr.rtype)
+    if z.guard is not None:
+        why = z.guard.may_shrink(z.zone, rr.name, rr.rtype)
+        if why:
+            return str(why)
     z.put(rr.name, rr.rtype, cur[0], rest, meta_for(rr.name, rr.rtype, z.meta(rr.name, rr.rtype)))
     return ""

@@ -31,11 +31,11 @@ def from_text(text: str, origin: Name | None = None) -> Name:
     while i < len(raw):
         c = raw[i]
         if c == 0x5C:  # backslash
-            if i + 3 < len(raw) and raw[i + 1 : i + 4].isdigit():
-                val = int(raw[i + 1 : i + 4])
-                if val > 255:
-                    raise NameError_(f"bad escape in {text!r}")
-                cur.append(val)
+            if i + 1 < len(raw) and raw[i + 1 : i + 2].isdigit():
+                digits = raw[i + 1 : i + 4]
+                if len(digits) != 3 or not digits.isdigit() or int(digits) > 255:
+                    raise NameError_(f"bad \\DDD escape in {text!r} (RFC 1035 §5.1)")
+                cur.append(int(digits))
                 i += 4
                 continue
             if i + 1 >= len(raw):

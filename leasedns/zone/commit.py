@@ -72,6 +72,6 @@ def finish_zones(
         w.append_journal(zone, state, entry, journal_depth, journal_max_bytes)
         w.put_zone_state(zone, state)
         touched = frozenset({o for o, _ in z.before} | {zone})
-        structural = any(t in (T_NS, T_DNAME) and o != zone for o, t in z.before)
+        structural = any((t == T_NS and o != zone) or t == T_DNAME for o, t in z.before)
         out.append(ZoneChange(zone, new_serial, touched, structural))
     return out

@@ -13,7 +13,7 @@ def gt(a: int, b: int) -> bool:
     return a != b and ((a < b and b - a > HALF) or (a > b and a - b < HALF))
 
 
-def next_serial(current: int, policy: str = "increment", now: float | None = None) -> int:
+def next_serial(current: int, policy: str, now: float) -> int:
     """The serial after ``current``; never goes backwards in RFC 1982 terms.
 
     ``increment`` adds one; ``unixtime`` uses the clock; ``date`` uses
@@ -22,11 +22,10 @@ def next_serial(current: int, policy: str = "increment", now: float | None = Non
     plus_one = (current + 1) % MOD
     if policy == "increment":
         return plus_one
-    t = time.time() if now is None else now
     if policy == "unixtime":
-        cand = int(t) % MOD
+        cand = int(now) % MOD
     elif policy == "date":
-        cand = int(time.strftime("%Y%m%d", time.gmtime(t))) * 100
+        cand = int(time.strftime("%Y%m%d", time.gmtime(now))) * 100
     else:
         raise ValueError(f"unknown serial policy {policy!r}")
     return cand if gt(cand, current) else plus_one

@@ -21,7 +21,13 @@ from leasedns.lease.roles import RoleIndex
 from leasedns.store.records import AuditEvent, Provenance, RRsetMeta
 from leasedns.store.zonestore import Store, Writer
 from leasedns.update import policy, rfc2136
-from leasedns.update.message import UpdateFormatError, UpdateMessage, UpdateRR, parse_update
+from leasedns.update.message import (
+    UpdateFormatError,
+    UpdateMessage,
+    UpdateRR,
+    parse_update,
+    read_name,
+)
 from leasedns.update.rfc2136 import NOERROR, REFUSED, SERVFAIL, ZoneTxn
 from leasedns.wire import names, tsig
 from leasedns.wire.names import Name
@@ -32,12 +38,18 @@ from leasedns.zone.present import rr_text
 RCODE_TEXT = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
               6: "YXDOMAIN", 7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE"}  # fmt: skip
 T_SOA = 6
+_TSIG_ERRORS = {1: "TSIG: malformed TSIG record (FORMERR)", 16: "TSIG: BADSIG, the MAC does not verify",
+                17: "TSIG: BADKEY, unknown key or algorithm", 18: "TSIG: BADTIME, clock outside the fudge",
+                22: "TSIG: BADTRUNC, truncated MAC"}  # fmt: skip
 
 
 @dataclass
 class ZonePolicy:
     rules: list[policy.Rule] = field(default_factory=list)
     allow_update: list[str] = field(default_factory=list)
+    unsigned_role: str = (
+        "admin"  # what an address-allowed unsigned update counts as (BIND: full rights)
+    )
 
 
 @dataclass(frozen=True)
@@ -116,7 +128,9 @@ class UpdateEngine:
         now = self.clock()
         result = tsig.verify_request(wire, self.keyring, now)
         if result.error != NOERROR:
-            self._audit_refusal(wire, addr, result, f"TSIG error {result.error}")
+            self._audit_refusal(
+                wire, addr, result, _TSIG_ERRORS.get(result.error, f"TSIG error {result.error}")
+            )
             send(tsig.error_response(wire, result, result.rcode, now))
             return
         self.queue.append(Pending(wire, addr, send, result))
@@ -124,9 +138,16 @@ class UpdateEngine:
             self.schedule(self.flush)
 
     def _audit_refusal(self, wire: bytes, addr: str, result: tsig.TsigResult, reason: str) -> None:
+        """A forged or unverifiable update: record the zone it aimed at and the key it claimed."""
+        try:
+            zone = names.to_text(read_name(wire, 12)[0]) if len(wire) > 12 else ""
+        except UpdateFormatError:
+            zone = ""
+        claimed = result.ctx.key_name.to_text() if result.ctx is not None else ""
         with self.store.writer() as w:
-            w.audit(AuditEvent(self.clock(), "update", "", actor="", client=addr,
-                               outcome="refused", reason=reason))  # fmt: skip
+            w.audit(AuditEvent(self.clock(), "update", zone, actor=claimed, client=addr,
+                               outcome="refused", reason=reason,
+                               detail={"tsig_error": result.error}))  # fmt: skip
         self.stats["refused"] += 1
 
     # -- the batch ---------------------------------------------------------
@@ -183,6 +204,8 @@ class UpdateEngine:
             self._audit(w, p, None, actor, role, out, now)
             return out
         p.msg = msg
+        if key is None:
+            role = self.zone_policy(msg.zone).unsigned_role
         if guard is not None:
             guard.actor = Actor(actor, role, update_identity(msg, role, key_name))
             guard.notes, guard.reconciled = [], []
@@ -208,6 +231,11 @@ class UpdateEngine:
             return Outcome(
                 rc, "zone section: not a zone served here" if rc == 9 else "zone section"
             )
+        zp = self.zone_policy(msg.zone)
+        if key_name is None and not policy.address_allowed(zp.allow_update, p.addr):
+            return Outcome(REFUSED, "unsigned update and the address is not in allow_update")
+        if role == "transfer":
+            return Outcome(REFUSED, "transfer keys may not update")
         z = zones.get(msg.zone) or ZoneTxn(w, msg.zone, guard=guard)
         zones[msg.zone] = z
         rc = rfc2136.check_prerequisites(z, msg)
@@ -216,12 +244,6 @@ class UpdateEngine:
         rc = rfc2136.prescan(msg.zone, msg, allow_deferred=True)
         if rc:
             return Outcome(rc, "prescan: malformed update RR")
-        zp = self.zone_policy(msg.zone)
-        if key_name is None:
-            if role == "transfer" or not policy.address_allowed(zp.allow_update, p.addr):
-                return Outcome(REFUSED, "unsigned update and the address is not in allow_update")
-        if role == "transfer":
-            return Outcome(REFUSED, "transfer keys may not update")
         for rr in msg.updates:
             if not policy.allowed(zp.rules, key_name, role, msg.zone, rr.name, rr.rtype):
                 return Outcome(

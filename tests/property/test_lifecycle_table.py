@@ -332,7 +332,7 @@ def test_random_sequences_keep_the_invariants(
 ) -> None:
     w = World(zone_file, profile, blast_min)
     for who, step in steps:
-        w.t += 1  # one second apart: same-second tombstones collide (see the xfail below)
+        w.t += 1
         before = w.snapshot()
         paused_before = w.paused()
         stones_before = w.tombstone_keys()
@@ -393,8 +393,6 @@ def test_nothing_is_removed_automatically_while_paused(zone_file: Path, steps: l
         assert w.tombstone_keys() == stones, "an automatic removal ran while paused"
 
 
-@pytest.mark.xfail(strict=True, reason="update/rfc2136._delete_rr removes one RR of a multi-RR "
-                   "RRset with z.put, bypassing the lifecycle guard (reported)")  # fmt: skip
 def test_automation_cannot_delete_one_rr_of_a_human_rrset(tmp_path: Path) -> None:
     p = tmp_path / "lab.zone"
     p.write_text(ZONE_TEXT + "rr A 10.0.0.21\nrr A 10.0.0.22\n")
@@ -410,8 +408,6 @@ def test_rrset_key_roundtrip_used_by_the_checks() -> None:
     assert schema.split_rrset_key(ZONE, k) == (n("h0"), 1)
 
 
-@pytest.mark.xfail(strict=True, reason="lease.protect.tombstone keys by the second: a second "
-                   "removal of the same RRset in the same second overwrites the first (reported)")  # fmt: skip
 def test_two_removals_in_one_second_keep_two_tombstones(zone_file: Path) -> None:
     w = World(zone_file, "aggressive")
     for addr in ("10.0.1.1", "10.0.1.2"):

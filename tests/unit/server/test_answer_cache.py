@@ -129,7 +129,7 @@ def test_put_stores_header_tail_and_shape() -> None:
     assert e is not None
     assert e[0] == b"\x81\x03\x00\x01\x00\x00\x00\x00\x00\x00"
     assert e[1] == b"\x99"
-    assert e[2:] == [0, 28, 3]
+    assert e[2:] == [0, 28, 3, False]  # hits, qtype, rcode, TC
     assert len(cache) == 1
 
 

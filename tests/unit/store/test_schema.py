@@ -86,7 +86,9 @@ def test_audit_keys_sort_by_time_then_sequence() -> None:
 
 def test_tombstone_key_extends_rrset_key() -> None:
     k = schema.tombstone_key(LAB, WWW, 1, 1_700_000_000)
-    assert k == schema.rrset_key(LAB, WWW, 1) + (1_700_000_000).to_bytes(8, "big")
+    assert k == schema.rrset_key(LAB, WWW, 1) + (1_700_000_000).to_bytes(8, "big") + b"\x00\x00"
+    k2 = schema.tombstone_key(LAB, WWW, 1, 1_700_000_000, 1)
+    assert k2 > k, "a second removal in the same second sorts after the first"
 
 
 def test_databases_listed() -> None:

@@ -417,8 +417,20 @@ def test_unsigned_update_from_an_address_outside_the_acl_is_refused(h: Harness) 
     assert_untouched(h)
 
 
-def test_unsigned_update_from_the_acl_gets_dhcp_rights(h: Harness) -> None:
+def test_unsigned_update_from_the_acl_gets_full_rights_by_default(h: Harness) -> None:
+    """BIND's allow-update gives an allowed address full rights; so does leasedns by default."""
     h.policies[ZONE] = ZonePolicy(allow_update=["10.0.0.0/24"])
+    mx = update(key=None)
+    mx.add("h1", 60, "MX", "10 mail")
+    r_mx = h.submit(mx.to_wire(), addr="10.0.0.9")
+    h.run_turn()
+    assert reply_of(mx, r_mx).rcode() == dns.rcode.NOERROR
+    (applied,) = h.audit()[:1]
+    assert applied.role == "admin"
+
+
+def test_unsigned_update_from_the_acl_gets_dhcp_rights_when_configured(h: Harness) -> None:
+    h.policies[ZONE] = ZonePolicy(allow_update=["10.0.0.0/24"], unsigned_role="dhcp")
     ok = update(key=None)
     ok.add("h1", 60, "A", "10.1.1.1")
     mx = update(key=None)
