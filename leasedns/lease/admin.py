@@ -91,7 +91,10 @@ class AdminTxn:
                 continue
             if meta.state == State.GRACE:
                 self._cancel_grace(zone, owner, t, meta)
-            self.w.put_meta(zone, owner, t, meta.with_(state=nxt, state_deadline=0))
+                self._restore_ttl(zone, owner, t, meta)
+            self.w.put_meta(
+                zone, owner, t, self._meta(zone, owner, t).with_(state=nxt, state_deadline=0)
+            )
             msg = f"{what}: pinned (was {meta.state}); never removed automatically"
             self._audit(zone, "pin", "pinned", msg, owner, t, meta)
             out.append(Change(owner, t, meta.state, nxt, True, msg))
@@ -208,20 +211,24 @@ class AdminTxn:
         if T_CNAME in types and rtype not in _BESIDE_CNAME:
             raise AdminError(f"{what}: the name holds a CNAME now")
 
+    def _restore_ttl(self, zone: Name, owner: Name, rtype: int, meta: RRsetMeta) -> None:
+        """Leaving grace by an admin's hand: the TTL grace lowered comes back (a zone change)."""
+        cur = self.w.get(zone, owner, rtype)
+        if cur is None or not meta.ttl_before_grace or meta.ttl_before_grace == cur[0]:
+            return
+        z = self._zone(zone)
+        z.put(owner, rtype, meta.ttl_before_grace, cur[1], meta.with_(ttl_before_grace=0))
+
     # -- resume after a blast-radius pause ------------------------------------
 
     def resume(self, zone: Name) -> Change:
         """Automatic removal runs again; held-back removals retry at their next timer."""
-        state = self._zone_state(zone)
-        self.guard.blast.recent.pop(zone, None)  # a fresh window, or the next removal re-pauses
-        if not state.paused:
+        self._zone_state(zone)
+        was = self.guard.blast.resume(self.w, zone)
+        if not was:
             return Change(
                 zone, T_SOA, "running", "running", False, "automatic removal is not paused"
             )
-        was = state.paused
-        state.paused = ""
-        state.paused_at = 0
-        self.w.put_zone_state(zone, state)
         msg = f"automatic removal resumed (was paused: {was})"
         self.w.audit(
             AuditEvent(float(self.now), "cleanup-resumed", names.to_text(zone), actor=self.actor,

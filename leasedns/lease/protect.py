@@ -13,8 +13,9 @@ import fnmatch
 import ipaddress
 import json
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from leasedns.lease.book import LeaseBook
 from leasedns.lease.roles import RoleIndex, address_text
@@ -27,6 +28,14 @@ from leasedns.wire import names
 from leasedns.wire.names import Name
 
 GRACE_TTL = 60  # "still published, TTL at the floor"
+T_PTR = 12
+_REVERSE = ((b"in-addr", b"arpa"), (b"ip6", b"arpa"))
+
+
+def is_reverse(owner: Name) -> bool:
+    return owner[-2:] in _REVERSE
+
+
 MIN_GRACE = 3600  # "default: the lease length, at least 1 h"
 
 
@@ -107,6 +116,17 @@ class BlastRadius:
         q.append(now)
         return True
 
+    def resume(self, w: Writer, zone: Name) -> str:
+        """An admin lets automatic removal run again, with a fresh window; returns the old reason."""
+        self.recent.pop(zone, None)
+        state = w.zone_state(zone)
+        if state is None or not state.paused:
+            return ""
+        was = state.paused
+        state.paused, state.paused_at = "", 0
+        w.put_zone_state(zone, state)
+        return was
+
     def pause(self, w: Writer, zone: Name, reason: str, now: int) -> None:
         state = w.zone_state(zone)
         if state is None or state.paused:
@@ -128,7 +148,8 @@ def tombstone(
         return
     meta = w.get_meta(zone, owner, rtype) or RRsetMeta()
     value = {
-        "zone": names.to_text(zone), "owner": names.to_text(owner), "type": rtype, "ttl": cur[0],
+        "zone": names.to_text(zone), "owner": names.to_text(owner), "type": rtype,
+        "ttl": meta.ttl_before_grace or cur[0],
         "rdatas": [rd.hex() for rd in cur[1]], "meta": json.loads(meta.to_json()),
         "reason": reason, "actor": actor, "removed_at": now,
     }  # fmt: skip
@@ -151,6 +172,10 @@ class Guard:
     now: int
     cause: Input | None = None  # LEASE_END when a timer acts for an automation deadline
     lease_seconds: int = 0
+    ztxn_for: Callable[[Name], Any] | None = (
+        None  # the batch's ZoneTxn for another zone (reverse PTRs)
+    )
+    served: Callable[[], Iterable[Name]] | None = None
     notes: list[str] = field(default_factory=list)
     reconciled: list[tuple[Name, Name, int, tuple[bytes, ...]]] = field(default_factory=list)
     _dynamic: dict[Name, int] = field(default_factory=dict)
@@ -204,12 +229,20 @@ class Guard:
         if cur is None:
             return 0
         settings = self.settings_for(zone)
-        length = grace_seconds(settings, self.lease_seconds or cur[0])
+        length = grace_seconds(
+            settings, self.lease_seconds or self._lease_length(zone, owner) or cur[0]
+        )
         deadline = self.now + length
-        new_meta = meta.with_(state=State.GRACE, state_deadline=deadline, grace_seconds=length)
+        new_meta = meta.with_(state=State.GRACE, state_deadline=deadline, grace_seconds=length,
+                              ttl_before_grace=cur[0])  # fmt: skip
         self.w.put_rrset(zone, owner, rtype, min(cur[0], GRACE_TTL), cur[1], new_meta)
         self._schedule(TimerKind.GRACE_END, deadline, schema.rrset_key(zone, owner, rtype))
         return deadline
+
+    def _lease_length(self, zone: Name, owner: Name) -> int:
+        """The DHCP/RFC 9664 lease behind this name, if one was given (Kea's TTL is the lease too)."""
+        lengths = [e.seconds for e in self.book.at(zone, owner)]
+        return max(lengths, default=0)
 
     def _schedule(self, kind: TimerKind, deadline: int, key: bytes) -> None:
         self.w.put_due(due_key(deadline, kind, key))
@@ -285,12 +318,46 @@ class Guard:
             m = self.w.get_meta(zone, owner, t)
             if m is None or m.state not in (State.GRACE, State.PROPOSED, State.PINNED):
                 continue
+            if is_reverse(owner) and m.state != State.PINNED:
+                continue  # the DHCP server owns the address: a reused address gets its new PTR
             event = Input.SAME_IDENTITY if self.same_identity(m) else Input.OTHER_IDENTITY
             effect, _ = transition(Mode.BALANCED, m.state, event)
             if effect == Effect.REFUSE:
                 return (f"{names.to_text(owner)} is {m.state} for another client"
                         f" ({m.identity or 'unknown identity'}); RFC 4703 conflict rule")  # fmt: skip
         return ""
+
+    def _drop_old_ptr(self, owner: Name, address: str | None) -> list[str]:
+        if address is None or self.ztxn_for is None or self.served is None:
+            return []
+        rev = names.from_text(ipaddress.ip_address(address).reverse_pointer + ".")
+        zone = max((z for z in self.served() if names.is_subdomain(rev, z)), key=len, default=None)
+        if zone is None:
+            return []
+        cur = self.w.get(zone, rev, T_PTR)
+        target = names.to_wire(owner)
+        if cur is None or target not in cur[1]:
+            return []
+        meta = self.w.get_meta(zone, rev, T_PTR) or RRsetMeta()
+        if meta.provenance.is_human or meta.human_touched or meta.state == State.PINNED:
+            return []
+        z = self.ztxn_for(zone)
+        rest = tuple(rd for rd in cur[1] if rd != target)
+        z._remember(rev, T_PTR)
+        tombstone(
+            self.w,
+            zone,
+            rev,
+            T_PTR,
+            f"{names.to_text(owner)} moved away from {address}",
+            self.actor.name,
+            self.now,
+        )
+        if rest:
+            self.w.put_rrset(zone, rev, T_PTR, cur[0], rest, meta)
+        else:
+            self.w.delete_rrset(zone, rev, T_PTR)
+        return [f"PTR {names.to_text(rev)} → {names.to_text(owner)} removed: the address moved"]
 
     def same_identity(self, meta: RRsetMeta) -> bool:
         return bool(self.actor.identity) and meta.identity == self.actor.identity
@@ -301,7 +368,23 @@ class Guard:
             return
         meta = self.w.get_meta(zone, owner, rtype)
         cur = self.w.get(zone, owner, rtype)
-        if meta is None or cur is None or not self.same_identity(meta):
+        if meta is None or cur is None:
+            return
+        if not self.same_identity(meta):
+            if is_reverse(owner) and meta.state in (State.GRACE, State.PROPOSED):
+                tombstone(
+                    self.w,
+                    zone,
+                    owner,
+                    rtype,
+                    "address reused by another client",
+                    self.actor.name,
+                    self.now,
+                )
+                self.w.delete_rrset(zone, owner, rtype)
+                self.notes.append(
+                    f"{names.to_text(owner)} type {rtype}: stale data of a previous client replaced"
+                )
             return
         effect, _ = transition(Mode.BALANCED, meta.state, Input.SAME_IDENTITY)
         if effect != Effect.REVIVE:
@@ -310,11 +393,17 @@ class Guard:
         self.reconciled.append((zone, owner, rtype, tuple(cur[1])))
 
     def reconcile_notes(self) -> list[str]:
-        """After the adds: "reconciled 10.0.0.5 -> 10.0.0.9" for each revived RRset."""
+        """After the adds: "reconciled 10.0.0.5 -> 10.0.0.9" for each revived RRset.
+
+        When the address moved and leasedns also serves the reverse zone, the old
+        address's PTR to this name goes too (softly, with a tombstone).
+        """
         out = []
         for zone, owner, rtype, old in self.reconciled:
             cur = self.w.get(zone, owner, rtype)
             new = cur[1] if cur else ()
+            for rd in set(old) - set(new):
+                out += self._drop_old_ptr(owner, address_text(rtype, rd))
             a = ", ".join(address_text(rtype, rd) or rd.hex()[:16] for rd in old)
             b = ", ".join(address_text(rtype, rd) or rd.hex()[:16] for rd in new)
             out.append(f"reconciled {names.to_text(owner)} {a} → {b}" if a != b else

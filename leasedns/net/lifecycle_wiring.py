@@ -58,6 +58,6 @@ def build_lifecycle(core: ServerCore, cfg: Config) -> Lifecycle:
                 infra_cache["key"] = key
         return infra_cache["index"]  # type: ignore[no-any-return]
 
-    lc = Lifecycle(settings_for, roles_for, BlastRadius())
+    lc = Lifecycle(settings_for, roles_for, BlastRadius(), lambda: core.zones.origins)
     core.lifecycle = lc
     return lc

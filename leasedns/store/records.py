@@ -39,9 +39,12 @@ class RRsetMeta:
     state_deadline: int = 0
     writer: str = ""
     grace_seconds: int = 0  # how long grace lasts once it starts (lease length, at least the floor)
+    ttl_before_grace: int = 0  # grace lowers the TTL to the floor; this brings it back
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), separators=(",", ":")).encode()
+        return json.dumps(
+            {f: getattr(self, f) for f in _META_FIELDS}, separators=(",", ":")
+        ).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> RRsetMeta:
@@ -56,6 +59,9 @@ class RRsetMeta:
         return replace(self, **changes)
 
 
+_META_FIELDS = tuple(f.name for f in fields(RRsetMeta))
+
+
 @dataclass(slots=True)
 class ZoneState:
     origin: str
@@ -65,6 +71,8 @@ class ZoneState:
     profile: str = ""
     imported: int = 0
     journal_seq: int = 0
+    journal_first: int = 1  # oldest entry still kept
+    journal_bytes: int = 0
     paused: str = ""  # blast-radius pause: why automatic removal is paused ("" = running)
     paused_at: int = 0
 
@@ -118,7 +126,21 @@ class AuditEvent:
     detail: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), separators=(",", ":"), default=str).encode()
+        d = {
+            f: getattr(self, f)
+            for f in (
+                "time",
+                "kind",
+                "zone",
+                "actor",
+                "role",
+                "client",
+                "outcome",
+                "reason",
+                "detail",
+            )
+        }
+        return json.dumps(d, separators=(",", ":"), default=str).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> AuditEvent:

@@ -163,15 +163,24 @@ class Writer(Reader):
     def append_journal(
         self, zone: Name, state: ZoneState, entry: JournalEntry, depth: int, max_bytes: int
     ) -> None:
-        """Add one entry, then drop the oldest until depth and size limits hold."""
+        """Add one entry, then drop the oldest until depth and size limits hold (no scan)."""
+        raw = entry.to_json()
         state.journal_seq += 1
-        self.kv.put(b"journal", schema.journal_key(zone, state.journal_seq), entry.to_json())
-        entries = [(k, len(v)) for k, v in _prefixed(self.kv, b"journal", schema.zone_prefix(zone))]
-        total = sum(n for _, n in entries)
-        while entries and (len(entries) > depth or total > max_bytes) and len(entries) > 1:
-            k, n = entries.pop(0)
-            self.kv.delete(b"journal", k)
-            total -= n
+        if state.journal_bytes == 0 or state.journal_first > state.journal_seq:
+            state.journal_first = (
+                state.journal_seq
+            )  # first entry, or a store from before the counters
+        self.kv.put(b"journal", schema.journal_key(zone, state.journal_seq), raw)
+        state.journal_bytes += len(raw)
+        while state.journal_first < state.journal_seq and (
+            state.journal_seq - state.journal_first + 1 > depth or state.journal_bytes > max_bytes
+        ):
+            k = schema.journal_key(zone, state.journal_first)
+            old = self.kv.get(b"journal", k)
+            if old is not None:
+                state.journal_bytes -= len(old)
+                self.kv.delete(b"journal", k)
+            state.journal_first += 1
 
     def put_lease(self, key: bytes, value: bytes) -> None:
         self.kv.put(b"leases", key, value)

@@ -9,7 +9,7 @@ and a ``schedule`` callable (the reactor's ``callLater(0, ...)`` in production).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from leasedns.keys import Keyring
@@ -165,6 +165,8 @@ class UpdateEngine:
                 zones: dict[Name, ZoneTxn] = {}
                 book = LeaseBook(w)
                 guard = self.lifecycle.guard(w, book, int(now)) if self.lifecycle else None
+                if guard is not None:
+                    guard.ztxn_for = lambda z: zones.setdefault(z, ZoneTxn(w, z, guard=guard))
                 for p in batch:
                     outcomes.append(self._one(w, book, guard, p, zones, now))
                 changed = finish_zones(w, zones, now, "update", "dynamic update", self.serial_policy,
@@ -294,7 +296,9 @@ class UpdateEngine:
                 + [i for i in ignored if not i.endswith(("grace", "kept", "paused"))]
             )
             self.stats["reconciliations"] += len(guard.reconciled)
-        purge_orphans(z, book, {rr.name for rr in immediate if rr.rclass != msg.zclass})
+        purge_orphans(
+            z, book, {rr.name for rr in immediate}
+        )  # also leases of data a revive replaced
         notes = [record_deferred(z, book, rr, actor, role, now) for rr in deferred]
         if p.granted is not None:
             lease, key_lease = p.granted
@@ -353,7 +357,7 @@ class UpdateEngine:
                 actor=actor,
                 role=role,
                 client=p.addr,
-                outcome="applied" if o.rcode == NOERROR else "refused",
+                outcome=_outcome(o.rcode),
                 reason=o.reason
                 if o.rcode == NOERROR
                 else f"{RCODE_TEXT.get(o.rcode, o.rcode)}: {o.reason}",
@@ -403,9 +407,23 @@ class Lifecycle:
     settings_for: Callable[[Name], ZoneLifecycle]
     roles_for: Callable[[Name], RoleIndex]
     blast: BlastRadius
+    served_zones: Callable[[], Iterable[Name]] | None = None
 
     def guard(self, w: Writer, book: LeaseBook, now: int) -> Guard:
-        return Guard(w, book, Actor("", ""), self.settings_for, self.roles_for, self.blast, now)
+        g = Guard(w, book, Actor("", ""), self.settings_for, self.roles_for, self.blast, now)
+        g.served = self.served_zones
+        return g
+
+
+def _outcome(rcode: int) -> str:
+    """Audit wording: a failed prerequisite is a normal answer (D2 probes with them), not a refusal."""
+    if rcode == NOERROR:
+        return "applied"
+    if rcode in (3, 6, 7, 8):  # NXDOMAIN, YXDOMAIN, YXRRSET, NXRRSET (RFC 2136 §3.2)
+        return "prerequisite-failed"
+    if rcode in (1, 10):  # FORMERR, NOTZONE
+        return "rejected"
+    return "refused"
 
 
 def _opt_with_lease(payload: int, granted: tuple[int, int | None] | None) -> bytes:

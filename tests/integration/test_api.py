@@ -17,7 +17,7 @@ import dns.rcode
 import dns.tsigkeyring
 import dns.update
 import pytest
-from conftest import Server, make_server
+from serverkit import Server, make_server
 
 from leasedns.api.http_api import Api, HttpError
 from leasedns.config import Config
@@ -215,7 +215,9 @@ def test_approve_tombstones_restore(srv: Server) -> None:
     assert body["records"] == [] and isinstance(body["serial"], int)
     stones = get(srv, "zones/lab.example/tombstones")
     (stone,) = [t for t in stones if t["name"] == name]
-    assert stone["type"] == "A" and stone["rdata"] == ["10.0.0.70"] and stone["ttl"] == 60
+    assert (
+        stone["type"] == "A" and stone["rdata"] == ["10.0.0.70"] and stone["ttl"] == 300
+    )  # the TTL from before grace
     assert stone["reason"] == "cleanup approved by an admin" and ISO.match(stone["removed_at"])
     assert stone["provenance"] == "dhcp" and stone["state_before"] == "grace"
     assert stone["meta"]["writer"] == "dhcp-key."

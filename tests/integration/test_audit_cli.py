@@ -16,7 +16,7 @@ import dns.rcode
 import dns.tsig
 import dns.update
 import pytest
-from conftest import Server, make_server
+from serverkit import Server, make_server
 
 pytestmark = pytest.mark.interop
 

@@ -20,7 +20,7 @@ import dns.flags
 import dns.message
 import dns.rcode
 import pytest
-from conftest import (
+from serverkit import (
     ROOT,
     ZONES,
     Server,

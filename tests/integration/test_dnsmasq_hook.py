@@ -29,7 +29,7 @@ from typing import Any
 import dns.name
 import dns.rdatatype
 import pytest
-from conftest import ROOT, ZONES, Server, ask, need
+from serverkit import ROOT, ZONES, Server, ask, need
 
 pytestmark = pytest.mark.interop
 

@@ -29,7 +29,7 @@ import dns.message
 import dns.name
 import dns.rdatatype
 import pytest
-from conftest import ZONES, Server, ask, free_port, need
+from serverkit import ZONES, Server, ask, free_port, need
 
 pytestmark = pytest.mark.interop
 
@@ -378,7 +378,7 @@ def test_d2_add_renew_expire_return_and_conflict(lab: Lab) -> None:
     log = d2.ncr(0, LAPTOP, "10.0.5.12", b)
     rejected = "DHCP_DDNS_FORWARD_REPLACE_REJECTED" in log or "DHCP_DDNS_ADD_FAILED" in log
     assert rejected and "DHCP_DDNS_ADD_SUCCEEDED" not in log, lab.story(m)
-    assert all(e["outcome"] == "refused" for e in audit(s, m.time)), lab.story(m)
+    assert all(e["outcome"] != "applied" for e in audit(s, m.time)), lab.story(m)
     assert served(s, LAPTOP, "A") == {"10.0.5.11"}
     assert dhcid_served(s, LAPTOP) == {a}
     assert served(s, "12.5.0.10.in-addr.arpa.", "PTR") == set()

@@ -8,7 +8,7 @@ import time
 import dns.message
 import dns.query
 import pytest
-from conftest import Server, make_server
+from serverkit import Server, make_server
 
 SECRET = base64.b64encode(b"lease-test-secret-0123456789abcd").decode()
 DHCP_KEY = f"dhcp-key:hmac-sha256:{SECRET}:dhcp"

@@ -19,7 +19,7 @@ import dns.rcode
 import dns.tsigkeyring
 import dns.update
 import pytest
-from conftest import ZONES, Server, make_server, metric, scrape
+from serverkit import ZONES, Server, make_server, metric, scrape
 
 SECRET = base64.b64encode(b"lifecycle-e2e-secret-0123456789a").decode()
 TOKEN = "e2e-admin-token"

@@ -17,7 +17,7 @@ import dns.flags
 import dns.message
 import dns.rcode
 import pytest
-from conftest import (
+from serverkit import (
     Server,
     recv_exact,
     tcp_connect,

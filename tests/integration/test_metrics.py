@@ -5,7 +5,8 @@ from __future__ import annotations
 import dns.message
 import dns.zone
 import pytest
-from conftest import (
+from prometheus_client.parser import text_string_to_metric_families
+from serverkit import (
     ZONES,
     Server,
     ask,
@@ -14,7 +15,6 @@ from conftest import (
     tcp_exchange,
     udp_exchange,
 )
-from prometheus_client.parser import text_string_to_metric_families
 
 import leasedns
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pytest
 import yaml
-from conftest import (
+from serverkit import (
     BIG_TXT_STRINGS,
     MEDIUM_TXT_STRINGS,
     Server,

@@ -13,7 +13,7 @@ import dns.rcode
 import dns.rdata
 import dns.rdatatype
 import pytest
-from conftest import DELEG_SERVERS, Server, ask, tcp_exchange, udp_exchange
+from serverkit import DELEG_SERVERS, Server, ask, tcp_exchange, udp_exchange
 
 pytestmark = pytest.mark.parametrize("tcp", [False, True], ids=["udp", "tcp"])
 

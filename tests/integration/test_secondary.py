@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import ZONES, Server, env_without_proxies, free_port, make_server, need
+from serverkit import ZONES, Server, env_without_proxies, free_port, make_server, need
 
 pytestmark = pytest.mark.interop
 

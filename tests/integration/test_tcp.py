@@ -11,7 +11,7 @@ import dns.flags
 import dns.message
 import dns.rcode
 import pytest
-from conftest import Server, make_server, tcp_connect, tcp_read
+from serverkit import Server, make_server, tcp_connect, tcp_read
 
 QUERIES = [
     ("hv1.lab.example.", "A", "10.0.0.11"),

@@ -23,7 +23,7 @@ import dns.rdatatype
 import dns.tsig
 import dns.update
 import pytest
-from conftest import Server, make_server, tcp_read
+from serverkit import Server, make_server, tcp_read
 
 pytestmark = pytest.mark.interop
 

@@ -15,7 +15,7 @@ import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import pytest
-from conftest import ZONES, Server, env_without_proxies, need
+from serverkit import ZONES, Server, env_without_proxies, need
 
 from leasedns.wire import names
 from leasedns.zone.masterfile import parse_zone_file
