@@ -39,7 +39,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy $(PURE)
 
 test: $(STAMP) debs lint typecheck
-	$(VENV)/bin/pytest -p no:cacheprovider tests
+	$(VENV)/bin/pytest -p no:cacheprovider -n 4 --dist loadfile tests
 
 bench: $(STAMP) debs
 	$(PY) benchmarks/bench_query.py

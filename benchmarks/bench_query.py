@@ -27,8 +27,6 @@ OUT = ROOT / "benchmarks" / "out"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 SERVER_CPU = "0"
 CLIENT_CPU = "1"
-# Prefix for the servers and dnsperf; ``--nice`` raises their priority over other work.
-PRIORITY: list[str] = []
 
 
 class BenchError(RuntimeError):
@@ -72,7 +70,7 @@ def start(
     log = open(log_path, "wb")  # noqa: SIM115 - closed by stop()
     began = time.monotonic()
     proc = subprocess.Popen(
-        [*PRIORITY, "taskset", "-c", SERVER_CPU, *argv], stdout=log, stderr=log, cwd=ROOT, env=env
+        ["taskset", "-c", SERVER_CPU, *argv], stdout=log, stderr=log, cwd=ROOT, env=env
     )
     server = Server(name, proc, port, log)
     try:
@@ -291,7 +289,7 @@ class PerfResult:
 
 
 def dnsperf(server: Server, queries: Path, duration: float, extra: list[str]) -> PerfResult:
-    argv = [*PRIORITY, "taskset", "-c", CLIENT_CPU, "dnsperf", "-s", "127.0.0.1", "-p", str(server.port),
+    argv = ["taskset", "-c", CLIENT_CPU, "dnsperf", "-s", "127.0.0.1", "-p", str(server.port),
             "-d", str(queries), "-c", "4", "-l", str(duration), *extra]  # fmt: skip
     pids = children(server.proc.pid)
     before, busy_before = cpu_seconds(pids), cpu_busy_seconds(SERVER_CPU)
@@ -349,11 +347,7 @@ def main() -> int:
     p.add_argument("--queries", type=int, default=100_000, help="lines in the dnsperf file")
     p.add_argument("--sample", type=int, default=500, help="queries compared before measuring")
     p.add_argument("--no-edns-round", action="store_true", help="skip the extra leasedns -e run")
-    p.add_argument("--nice", type=int, default=0, metavar="N",
-                   help="run servers and dnsperf at nice -N (needs root): on a shared machine")  # fmt: skip
     args = p.parse_args()
-    if args.nice:
-        PRIORITY[:] = ["nice", "-n", str(-args.nice)]
     if (os.cpu_count() or 1) < 2:
         print("warning: fewer than 2 CPUs; server and dnsperf will share one", file=sys.stderr)
 
