@@ -33,15 +33,16 @@ def main() -> int:
     replies: list[bytes] = []
     for i in range(args.count):  # queued together: one group-committed transaction
         u = h.update()
-        addr = f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+        addr = f"10.{200 + ((i >> 16) & 15)}.{(i >> 8) & 255}.{i & 255}"  # none in a human record
         u.add(f"host{i}", 3600, "A", addr)
         deferred_delete(u, f"host{i}", 600, "A", addr)
         h.engine.submit(u.to_wire(), "127.0.0.1", replies.append)
     h.engine.flush()
     setup = time.perf_counter() - t0
     assert all(r[3] & 0xF == 0 for r in replies), "every update applied"
+    h.advance(599)  # the half-life steps before the deadline, in their own ticks
     serial_before = h.serial()
-    h.clock.t += 600
+    h.clock.t += 1
     t1 = time.perf_counter()
     res = h.timers.tick(int(h.clock.t))
     tick = time.perf_counter() - t1

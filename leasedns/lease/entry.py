@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from leasedns.store import schema
@@ -50,11 +51,11 @@ class LeaseEntry:
 
     @property
     def zone_name(self) -> Name:
-        return names.from_text(self.zone)
+        return _name(self.zone)
 
     @property
     def owner_name(self) -> Name:
-        return names.from_text(self.owner)
+        return _name(self.owner)
 
     def key(self) -> bytes:
         return lease_key(
@@ -67,7 +68,7 @@ class LeaseEntry:
         )
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), separators=(",", ":")).encode()
+        return json.dumps({f: getattr(self, f) for f in _FIELDS}, separators=(",", ":")).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> LeaseEntry:
@@ -78,6 +79,15 @@ class LeaseEntry:
 
     def with_(self, **kw: Any) -> LeaseEntry:
         return replace(self, **kw)
+
+
+_FIELDS = tuple(f.name for f in fields(LeaseEntry))
+
+
+@functools.lru_cache(maxsize=65536)
+def _name(text: str) -> Name:
+    """Entries name their zone and owner in text; a tick reads the same few names often."""
+    return names.from_text(text)
 
 
 def rdata_digest(canonical_rdata: bytes) -> bytes:

@@ -140,17 +140,25 @@ class BlastRadius:
 
 
 def tombstone(
-    w: Writer, zone: Name, owner: Name, rtype: int, reason: str, actor: str, now: int
+    w: Writer,
+    zone: Name,
+    owner: Name,
+    rtype: int,
+    reason: str,
+    actor: str,
+    now: int,
+    cur: tuple[int, tuple[bytes, ...]] | None = None,
+    meta: RRsetMeta | None = None,
 ) -> None:
     """Keep the full RRset and its metadata so ``restore`` can bring it back."""
-    cur = w.get(zone, owner, rtype)
+    cur = cur or w.get(zone, owner, rtype)
     if cur is None:
         return
-    meta = w.get_meta(zone, owner, rtype) or RRsetMeta()
+    meta = meta or w.get_meta(zone, owner, rtype) or RRsetMeta()
     value = {
         "zone": names.to_text(zone), "owner": names.to_text(owner), "type": rtype,
         "ttl": meta.ttl_before_grace or cur[0],
-        "rdatas": [rd.hex() for rd in cur[1]], "meta": json.loads(meta.to_json()),
+        "rdatas": [rd.hex() for rd in cur[1]], "meta": meta.to_dict(),
         "reason": reason, "actor": actor, "removed_at": now,
     }  # fmt: skip
     seq = 0
@@ -179,16 +187,29 @@ class Guard:
     notes: list[str] = field(default_factory=list)
     reconciled: list[tuple[Name, Name, int, tuple[bytes, ...]]] = field(default_factory=list)
     _dynamic: dict[Name, int] = field(default_factory=dict)
+    _roles: dict[Name, RoleIndex] = field(default_factory=dict)
 
     # -- decisions -----------------------------------------------------------
 
-    def mode(self, zone: Name, owner: Name, rtype: int, meta: RRsetMeta) -> Mode:
-        cur = self.w.get(zone, owner, rtype)
+    def mode(
+        self,
+        zone: Name,
+        owner: Name,
+        rtype: int,
+        meta: RRsetMeta,
+        cur: tuple[int, tuple[bytes, ...]] | None = None,
+    ) -> Mode:
+        cur = cur or self.w.get(zone, owner, rtype)
         rdatas = cur[1] if cur else ()
         human = meta.provenance.is_human or bool(meta.human_touched)
         if human:
             return mode_for("balanced", True, False)
-        infra = bool(self.roles_for(zone).reasons(owner, rtype, rdatas, meta))
+        roles = self._roles.get(zone)
+        if roles is None:
+            roles = self._roles[zone] = self.roles_for(
+                zone
+            )  # once per batch: data moves only at its end
+        infra = bool(roles.reasons(owner, rtype, rdatas, meta))
         s = self.settings_for(zone)
         addresses = [a for a in (address_text(rtype, rd) for rd in rdatas) if a]
         return mode_for(
@@ -203,14 +224,15 @@ class Guard:
     def remove(self, zone: Name, owner: Name, rtype: int) -> str:
         """Called instead of deleting an RRset outright; returns why it was kept ("" = gone)."""
         meta = self.w.get_meta(zone, owner, rtype) or RRsetMeta()
+        cur = self.w.get(zone, owner, rtype)
         event = self._input()
-        effect, nxt = transition(self.mode(zone, owner, rtype, meta), meta.state, event)
+        effect, nxt = transition(self.mode(zone, owner, rtype, meta, cur), meta.state, event)
         what = f"{names.to_text(owner)} type {rtype}"
         if effect == Effect.DELETE:
             if not self.actor.human and not self._blast_ok(zone):
                 self.notes.append(f"{what}: kept, automatic removal is paused for this zone")
                 return "paused"
-            tombstone(self.w, zone, owner, rtype, f"{event}", self.actor.name, self.now)
+            tombstone(self.w, zone, owner, rtype, f"{event}", self.actor.name, self.now, cur, meta)
             self.w.delete_rrset(zone, owner, rtype)
             return ""
         if effect == Effect.START_GRACE:

@@ -42,15 +42,15 @@ class RRsetMeta:
     ttl_before_grace: int = 0  # grace lowers the TTL to the floor; this brings it back
 
     def to_json(self) -> bytes:
-        return json.dumps(
-            {f: getattr(self, f) for f in _META_FIELDS}, separators=(",", ":")
-        ).encode()
+        return json.dumps(self.to_dict(), separators=(",", ":")).encode()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in _META_FIELDS}
 
     @classmethod
     def from_json(cls, raw: bytes) -> RRsetMeta:
         d = json.loads(raw)
-        known = {f.name for f in fields(cls)}
-        d = {k: v for k, v in d.items() if k in known}
+        d = {k: v for k, v in d.items() if k in _META_KNOWN}
         d["provenance"] = Provenance(d.get("provenance", "zonefile"))
         d["state"] = State(d.get("state", "active"))
         return cls(**d)
@@ -60,6 +60,7 @@ class RRsetMeta:
 
 
 _META_FIELDS = tuple(f.name for f in fields(RRsetMeta))
+_META_KNOWN = frozenset(_META_FIELDS)
 
 
 @dataclass(slots=True)
@@ -103,7 +104,11 @@ class JournalEntry:
     time: int
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), separators=(",", ":")).encode()
+        d = {
+            f: getattr(self, f)
+            for f in ("serial_from", "serial_to", "deleted", "added", "actor", "reason", "time")
+        }
+        return json.dumps(d, separators=(",", ":")).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> JournalEntry:

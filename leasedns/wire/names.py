@@ -8,6 +8,8 @@ RFC 4343), so names can be dict keys and compared with ``==`` directly.
 
 from __future__ import annotations
 
+import functools
+
 Name = tuple[bytes, ...]
 
 ROOT: Name = ()
@@ -82,6 +84,7 @@ def check(name: Name) -> None:
         raise NameError_("name longer than 255 octets")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def to_text(name: Name) -> str:
     """Presentation form with a trailing dot; unusual bytes escaped as ``\\DDD``."""
     if not name:
@@ -136,6 +139,7 @@ def relative_to(name: Name, origin: Name) -> Name:
     return name[: len(name) - len(origin)]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def key(name: Name) -> bytes:
     """Reversed-label store key: each label followed by NUL, root first.
 

@@ -93,8 +93,13 @@ class Harness:
         )
 
     def _roles(self, zone):  # type: ignore[no-untyped-def]
-        with self.store.reader() as r:
-            return RoleIndex.build(r, [self.zone], InfraSettings())
+        """Rebuilt when the serial moves, as the server's wiring does."""
+        serial = self.serial()
+        if getattr(self, "_roles_serial", None) != serial:
+            with self.store.reader() as r:
+                self._roles_index = RoleIndex.build(r, [self.zone], InfraSettings())
+            self._roles_serial = serial
+        return self._roles_index
 
     def send(self, upd: dns.update.UpdateMessage) -> dns.message.Message:
         replies: list[bytes] = []
