@@ -64,7 +64,18 @@ class Config:
     api_token: str | None = None
     keys: list[dict[str, Any]] = field(default_factory=list)
     notify: list[Endpoint] = field(default_factory=list)
+    notify_keys: dict[Endpoint, str] = field(default_factory=dict)  # secondary -> TSIG key name
     source: str = "<command line>"
+
+
+def parse_notify(item: Any, keys: dict[Endpoint, str]) -> Endpoint:
+    """A secondary: ``ADDR:PORT``, or ``{address: ADDR:PORT, key: NAME}`` to sign its NOTIFYs."""
+    if isinstance(item, dict):
+        ep = parse_endpoint(item.get("address", ""), 53)
+        if item.get("key"):
+            keys[ep] = str(item["key"])
+        return ep
+    return parse_endpoint(item, 53)
 
 
 def parse_endpoint(text: str, default_port: int = 53) -> Endpoint:
@@ -143,7 +154,7 @@ def load_yaml(path: str) -> Config:
                 None if raw["http"] in (None, False, "off") else parse_endpoint(raw["http"], 9153)
             )
         if "notify" in raw:
-            cfg.notify = [parse_endpoint(x, 53) for x in raw["notify"]]
+            cfg.notify = [parse_notify(x, cfg.notify_keys) for x in raw["notify"]]
         for k in ("data_dir", "serial_policy", "profile", "api_token"):
             if k in raw and raw[k] is not None:
                 setattr(cfg, k, str(raw[k]))
@@ -179,7 +190,7 @@ def load_yaml(path: str) -> Config:
                 allow_update=[str(a) for a in z.get("allow_update") or []],
                 allow_update_role=str(z.get("allow_update_role", "admin")),
                 allow_transfer=[str(a) for a in z.get("allow_transfer") or []],
-                notify=[parse_endpoint(x, 53) for x in z.get("notify") or []],
+                notify=[parse_notify(x, cfg.notify_keys) for x in z.get("notify") or []],
                 update_policy=list(z.get("update_policy") or []),
                 grace=int(z["grace"]) if z.get("grace") is not None else None,
                 keep_on_expiry=bool(z.get("keep_on_expiry", False)),

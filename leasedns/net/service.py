@@ -11,7 +11,7 @@ from typing import Any
 
 from twisted.internet import reactor
 
-from leasedns.config import Config
+from leasedns.config import Config, ConfigError
 from leasedns.net.http import make_site
 from leasedns.net.tcp import DnsStreamFactory
 from leasedns.net.udp import DnsDatagramProtocol
@@ -65,7 +65,11 @@ def serve(cfg: Config) -> int:
         return 1
     from leasedns.net.wiring import install_all
 
-    install_all(core, cfg)
+    try:
+        install_all(core, cfg)
+    except ConfigError as e:
+        print(f"leasedns: cannot start: {e}", file=sys.stderr)
+        return 1
     try:
         listen(core, cfg)
     except Exception as e:  # noqa: BLE001 - CannotListenError and friends: say it plainly

@@ -40,6 +40,21 @@ def resolve_target(ep: Endpoint) -> Target | None:
     return str(info[0][4][0]), ep.port
 
 
+def notify_keys(cfg: Config, ring: Keyring) -> dict[Target, TsigKey]:
+    """Secondaries whose NOTIFYs are TSIG-signed (``notify: [{address, key}]`` in YAML)."""
+    out: dict[Target, TsigKey] = {}
+    for ep, key_name in cfg.notify_keys.items():
+        t = resolve_target(ep)
+        k = ring.get(names.from_text(key_name if key_name.endswith(".") else key_name + "."))
+        if k is None:
+            raise ConfigError(
+                f"{cfg.source}: notify key {key_name!r} is not among the configured keys"
+            )
+        if t is not None:
+            out[t] = k
+    return out
+
+
 def _fallback_keyring(cfg: Config) -> Keyring:
     """Keys from the configuration, for when no other engine has set ``core.keyring``.
 
@@ -117,7 +132,7 @@ def install_xfr(core: ServerCore, cfg: Config) -> None:
                 out.append(t)
         return out
 
-    sender = NotifySender(reactor)
+    sender = NotifySender(reactor, keys=notify_keys(cfg, keyring()))
 
     def on_zone_change(zone: Name, serial: int) -> None:
         targets = targets_for(zone)
