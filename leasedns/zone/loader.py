@@ -17,6 +17,7 @@ from leasedns.wire import names
 from leasedns.wire.names import Name
 from leasedns.zone import serial as serials
 from leasedns.zone.masterfile import ParsedZone
+from leasedns.zone.present import rr_text
 
 T_SOA = 6
 
@@ -54,6 +55,14 @@ def group(parsed: ParsedZone) -> dict[RRsetId, tuple[int, tuple[bytes, ...]]]:
 
 def rr_tuples(owner: Name, rtype: int, ttl: int, rdatas: tuple[bytes, ...]) -> list[RRTuple]:
     return [(names.to_text(owner), rtype, ttl, rd.hex()) for rd in rdatas]
+
+
+AUDIT_RR_LIMIT = 200  # RRs listed per audit event; the journal keeps them all
+
+
+def _rr_line(rr: RRTuple) -> str:
+    owner, rtype, ttl, rdata_hex = rr
+    return rr_text(names.from_text(owner), rtype, ttl, bytes.fromhex(rdata_hex))
 
 
 def import_zone(
@@ -145,12 +154,23 @@ def import_zone(
             zone=names.to_text(origin),
             actor=source,
             role="zonefile",
-            outcome="applied",
-            reason="zone file loaded" if old_soa is None else "zone file changed",
+            outcome="applied" if res.changed or old_soa is None else "unchanged",
+            reason=(
+                "zone file loaded"
+                if old_soa is None
+                else "zone file changed"
+                if res.changed
+                else "zone file re-read: no record changed"
+            ),
             detail={
                 "serial": new_serial,
                 "added": len(res.added),
                 "deleted": len(res.deleted),
+                # what changed, for re-imports (a first import lists nothing: it is the file)
+                "added_rrs": [_rr_line(t) for t in res.added[:AUDIT_RR_LIMIT]] if old_soa else [],
+                "deleted_rrs": [_rr_line(t) for t in res.deleted[:AUDIT_RR_LIMIT]]
+                if old_soa
+                else [],
                 "kept_dynamic": res.kept_dynamic,
             },
         )
