@@ -19,7 +19,6 @@ from typing import IO
 import dns.flags
 import dns.message
 import dns.rcode
-import dns.rdatatype
 import gen_zone
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +66,7 @@ def start(
     name: str, argv: list[str], port: int, log_path: Path, env: dict[str, str] | None = None
 ) -> Server:
     """Start pinned to the server CPU; ``startup`` is process start to first answer."""
-    log = open(log_path, "wb")  # noqa: SIM115 - closed by stop()
+    log = open(log_path, "wb")  # closed by stop()
     began = time.monotonic()
     proc = subprocess.Popen(
         ["taskset", "-c", SERVER_CPU, *argv], stdout=log, stderr=log, cwd=ROOT, env=env
@@ -149,6 +148,13 @@ def cpu_busy_seconds(cpu: str) -> float:
             ticks = [int(x) for x in fields[1:9]]
             return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
     return 0.0
+
+
+def process_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return str(pid)
 
 
 def rss_kib(pid: int) -> int:
@@ -404,12 +410,12 @@ def main() -> int:
         for s in servers:
             pids = children(s.proc.pid)
             sizes = [rss_kib(pid) for pid in pids]
-            extra = (
-                f" ({len(pids)} processes, sum {sum(sizes) / 1024:.1f} MiB)"
-                if len(pids) > 1
-                else ""
+            each = ", ".join(
+                f"{process_name(pid)} {kib / 1024:.1f}"
+                for pid, kib in zip(pids, sizes, strict=True)
             )
-            print(f"rss after the runs: {s.name} {sizes[0] / 1024:.1f} MiB{extra}")
+            whole = f"{sum(sizes) / 1024:.1f} MiB"
+            print(f"rss after the runs: {s.name} {whole}" + (f" ({each})" if len(pids) > 1 else ""))
         print(
             f"cpu ratio: {sum(cpu_ratios) / len(cpu_ratios):.2f}  "
             "(NSD's CPU per query / leasedns's: the qps ratio each could reach on a core of its own)"
