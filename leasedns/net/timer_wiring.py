@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from twisted.internet import reactor
@@ -20,11 +21,26 @@ log = logging.getLogger("leasedns")
 class WheelClock:
     """Never more than one pending ``callLater``: re-armed after every tick and every change."""
 
-    def __init__(self, engine: TimerEngine, core: ServerCore, clock: Any = reactor) -> None:
+    PURGE_EVERY = 3600  # tombstones past their retention go at most an hour late
+
+    def __init__(
+        self,
+        engine: TimerEngine,
+        core: ServerCore,
+        clock: Any = reactor,
+        now: Callable[[], float] = time.time,
+    ) -> None:
         self.engine = engine
         self.core = core
         self.clock = clock
+        self.now = now
         self.call: Any = None
+        self.purge_call = clock.callLater(self.PURGE_EVERY, self._purge)
+
+    def _purge(self) -> None:
+        """Retention is enforced on a long-running server even when no deadline fires."""
+        self.engine.purge_tombstones(int(self.now()))
+        self.purge_call = self.clock.callLater(self.PURGE_EVERY, self._purge)
 
     def arm(self) -> None:
         nd = self.engine.next_deadline()
@@ -34,12 +50,12 @@ class WheelClock:
             self.call.cancel()
         self.call = None
         if nd is not None:
-            self.call = self.clock.callLater(max(0.0, nd - time.time()), self.fire)
+            self.call = self.clock.callLater(max(0.0, nd - self.now()), self.fire)
 
     def fire(self) -> None:
         self.call = None
         try:
-            res = self.engine.tick(int(time.time()))
+            res = self.engine.tick(int(self.now()))
             for ch in res.changes:
                 self.core.zone_changed(ch.zone, ch.serial, set(ch.touched), ch.structural)
         except Exception:  # noqa: BLE001 - keep the wheel turning; the error is logged
