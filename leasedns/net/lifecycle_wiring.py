@@ -51,7 +51,7 @@ def build_lifecycle(core: ServerCore, cfg: Config) -> Lifecycle:
 
     def roles_for(zone: Name) -> RoleIndex:
         with core.store.reader() as r:
-            key = tuple((z, st.serial) for z, st in r.zones() if z in core.zones)
+            key = tuple((z, st.human_gen) for z, st in r.zones() if z in core.zones)
             if infra_cache["key"] != key:
                 parts = [cfg.infrastructure] + [zc.infrastructure for zc in cfg.zones]
                 infra_cache["index"] = RoleIndex.build(r, [z for z, _ in key], _infra(*parts))

@@ -74,6 +74,7 @@ class ZoneState:
     journal_seq: int = 0
     journal_first: int = 1  # oldest entry still kept
     journal_bytes: int = 0
+    human_gen: int = 0  # moves when human-made data may have changed: the role index follows it
     paused: str = ""  # blast-radius pause: why automatic removal is paused ("" = running)
     paused_at: int = 0
 

@@ -24,6 +24,14 @@ class ZoneChange:
     structural: bool  # an NS or DNAME below the apex changed: a zone cut may have moved
 
 
+def _maybe_human(w: Writer, zone: Name, owner: Name, rtype: int) -> bool:
+    """Could this change move the infrastructure picture (human data, or data now gone)?"""
+    meta = w.get_meta(zone, owner, rtype)
+    if meta is None:
+        return w.get(zone, owner, rtype) is None and rtype in (2, 5, 15, 33, 1, 28)
+    return meta.provenance.is_human or bool(meta.human_touched)
+
+
 def finish_zones(
     w: Writer,
     zones: dict[Name, ZoneTxn],
@@ -57,6 +65,8 @@ def finish_zones(
             zone, zone, T_SOA, cur_soa[0], (new_soa,), w.get_meta(zone, zone, T_SOA) or RRsetMeta()
         )
         state.serial = new_serial
+        if any(_maybe_human(w, zone, o, t) for o, t in z.before if t != T_SOA):
+            state.human_gen += 1
         zt = names.to_text(zone)
         entry = JournalEntry(
             serial_from=old_serial,

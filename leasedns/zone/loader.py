@@ -138,6 +138,7 @@ def import_zone(
         state = ZoneState(origin=names.to_text(origin), serial=new_serial)
     old_serial = state.serial
     state.serial = new_serial
+    state.human_gen += 1
     state.files = dict(parsed.files)
     state.source = source
     state.imported = t

@@ -93,8 +93,10 @@ class Harness:
         )
 
     def _roles(self, zone):  # type: ignore[no-untyped-def]
-        """Rebuilt when the serial moves, as the server's wiring does."""
-        serial = self.serial()
+        """Rebuilt when human-made data may have changed, as the server's wiring does."""
+        with self.store.reader() as r:
+            st = r.zone_state(self.zone)
+            serial = st.human_gen if st else 0
         if getattr(self, "_roles_serial", None) != serial:
             with self.store.reader() as r:
                 self._roles_index = RoleIndex.build(r, [self.zone], InfraSettings())
