@@ -12,6 +12,7 @@ from typing import Any
 from twisted.internet import reactor
 
 from leasedns.config import Config, ConfigError
+from leasedns.net import udp_batch
 from leasedns.net.http import make_site
 from leasedns.net.tcp import DnsStreamFactory
 from leasedns.net.udp import DnsDatagramProtocol
@@ -44,9 +45,16 @@ def build_core(cfg: Config) -> ServerCore:
 
 
 def listen(core: ServerCore, cfg: Config) -> list[Any]:
+    """Bind every endpoint.  UDP is read in batches with recvmmsg/sendmmsg where the
+    platform has them; ``LEASEDNS_UDP_BATCH=0`` in the environment forces the plain
+    one-datagram-per-call Twisted protocol instead."""
+    batch = udp_batch.available() and os.environ.get("LEASEDNS_UDP_BATCH", "1") != "0"
     ports = []
     for ep in cfg.listen:
-        ports.append(reactor.listenUDP(ep.port, DnsDatagramProtocol(core), interface=ep.host))  # type: ignore[attr-defined]
+        if batch:
+            ports.append(udp_batch.listen_udp(core, ep.host, ep.port))
+        else:
+            ports.append(reactor.listenUDP(ep.port, DnsDatagramProtocol(core), interface=ep.host))  # type: ignore[attr-defined]
         factory = DnsStreamFactory(
             core, cfg.tcp_idle_timeout, cfg.tcp_max_connections, cfg.tcp_max_queries_per_connection
         )
