@@ -18,13 +18,17 @@ $(STAMP): setup.cfg pyproject.toml
 deps: $(STAMP)
 
 # Debian packages the interop tests talk to; installed only when missing and we are root.
+# policy-rc.d keeps the packaged daemons (named, nsd, knot, dnsmasq, kea) from starting:
+# the tests start their own on loopback ports.
 debs:
 	@missing=""; for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
+	    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; \
 	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	    for s in nsd knot named kea-dhcp-ddns-server dnsmasq; do systemctl stop $$s >/dev/null 2>&1 || true; done; \
+	    rc=$$?; rm -f /usr/sbin/policy-rc.d; [ $$rc = 0 ] || exit $$rc; \
+	    for s in nsd knot named bind9 kea-dhcp-ddns-server dnsmasq; do systemctl stop $$s >/dev/null 2>&1 || true; done; \
 	  else echo "missing Debian packages:$$missing (run make test as root, or install them)"; exit 1; fi; \
 	fi
 
