@@ -36,6 +36,7 @@ import dns.name
 import dns.rcode
 import dns.tsig
 import dns.update
+from bench_query import free_port  # noqa: E402 - same directory, run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out" / "update"
@@ -61,21 +62,6 @@ class BenchError(RuntimeError):
 
 
 # -- servers -------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A loopback port free for both UDP and TCP right now."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = int(u.getsockname()[1])
-            try:
-                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-                    t.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise BenchError("no free loopback port")
 
 
 @dataclass
