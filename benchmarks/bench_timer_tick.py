@@ -41,6 +41,7 @@ def main() -> int:
     setup = time.perf_counter() - t0
     assert all(r[3] & 0xF == 0 for r in replies), "every update applied"
     h.advance(599)  # the half-life steps before the deadline, in their own ticks
+    h.lifecycle.roles_for(h.zone)  # a running server has its role index from before
     serial_before = h.serial()
     h.clock.t += 1
     t1 = time.perf_counter()
