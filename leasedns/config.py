@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+PROFILES = ("aggressive", "balanced", "conservative")
+
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; the message names file:line where known."""
@@ -122,6 +124,15 @@ _ZONE_KEYS = {
 }  # fmt: skip
 
 
+def _plain(d: Any) -> Any:
+    """The value without the line numbers the loader adds to mappings."""
+    if isinstance(d, dict):
+        return {k: _plain(v) for k, v in d.items() if k != "__line__"}
+    if isinstance(d, list):
+        return [_plain(x) for x in d]
+    return d
+
+
 def load_yaml(path: str) -> Config:
     try:
         with open(path, encoding="utf-8") as f:
@@ -167,8 +178,8 @@ def load_yaml(path: str) -> Config:
             cfg.grace = int(raw["grace"])
         if "tombstone_retention" in raw:
             cfg.tombstone_retention = int(raw["tombstone_retention"])
-        cfg.infrastructure = dict(raw.get("infrastructure") or {})
-        cfg.blast_radius = dict(raw.get("blast_radius") or {})
+        cfg.infrastructure = _plain(raw.get("infrastructure") or {})
+        cfg.blast_radius = _plain(raw.get("blast_radius") or {})
         if "tcp_idle_timeout" in raw:
             cfg.tcp_idle_timeout = float(raw["tcp_idle_timeout"])
         if not os.path.isabs(cfg.data_dir):
@@ -194,9 +205,11 @@ def load_yaml(path: str) -> Config:
                 update_policy=list(z.get("update_policy") or []),
                 grace=int(z["grace"]) if z.get("grace") is not None else None,
                 keep_on_expiry=bool(z.get("keep_on_expiry", False)),
-                profile_overrides=[dict(o) for o in z.get("profile_overrides") or []],
-                infrastructure=dict(z.get("infrastructure") or {}),
+                profile_overrides=[_plain(o) for o in z.get("profile_overrides") or []],
+                infrastructure=_plain(z.get("infrastructure") or {}),
             )
+            if zc.profile is not None and zc.profile not in PROFILES:
+                raise err(z, f"profile must be one of {', '.join(PROFILES)}, not {zc.profile!r}")
             cfg.zones.append(zc)
     except ConfigError as e:
         if str(e).startswith(path):
@@ -204,10 +217,8 @@ def load_yaml(path: str) -> Config:
         raise err(raw, str(e)) from e
     except (TypeError, ValueError) as e:
         raise err(raw, str(e)) from e
-    profiles = ("aggressive", "balanced", "conservative")
-    for prof, where in [(cfg.profile, raw)] + [(zc.profile, raw) for zc in cfg.zones if zc.profile]:
-        if prof not in profiles:
-            raise err(where, f"profile must be one of {', '.join(profiles)}, not {prof!r}")
+    if cfg.profile not in PROFILES:
+        raise err(raw, f"profile must be one of {', '.join(PROFILES)}, not {cfg.profile!r}")
     if cfg.serial_policy not in ("increment", "unixtime", "date"):
         raise err(
             raw, f"serial_policy must be increment, unixtime or date, not {cfg.serial_policy!r}"

@@ -1,0 +1,87 @@
+"""The YAML configuration: defaults, every key, and errors that name file:line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from leasedns.config import Config, ConfigError, Endpoint, load_yaml, parse_endpoint
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str) -> str:
+    p = tmp_path / "leasedns.yaml"
+    p.write_text(text)
+    return str(p)
+
+
+def test_shipped_example_loads_with_its_zones() -> None:
+    cfg = load_yaml(str(ROOT / "leasedns.yaml"))
+    assert cfg.listen == [Endpoint("127.0.0.1", 5300)]
+    assert cfg.http == Endpoint("127.0.0.1", 9153)
+    assert [Path(z.file).name for z in cfg.zones] == [
+        "lab.example.zone",
+        "0.0.10.in-addr.arpa.zone",
+    ]
+    assert cfg.data_dir == str(ROOT / "var"), "relative to the YAML file"
+
+
+def test_defaults_without_a_file() -> None:
+    cfg = Config()
+    assert (
+        cfg.profile == "balanced"
+        and cfg.max_udp_payload == 1232
+        and cfg.serial_policy == "increment"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "port", "host"),
+    [
+        ("127.0.0.1:53", 53, "127.0.0.1"),
+        ("[::1]:5300", 5300, "::1"),
+        ("::1", 53, "::1"),
+        ("localhost", 53, "localhost"),
+    ],
+)
+def test_endpoints(text: str, port: int, host: str) -> None:
+    assert parse_endpoint(text) == Endpoint(host, port)
+
+
+def test_every_lifecycle_key(tmp_path: Path) -> None:
+    cfg = load_yaml(
+        write(
+            tmp_path,
+            "profile: conservative\ngrace: 120\ntombstone_retention: 60\n"
+            "blast_radius: {share: 0.5, window: 30, min: 2}\n"
+            "infrastructure: {networks: [10.0.0.0/28]}\n"
+            "zones:\n  - file: z.zone\n    profile: aggressive\n    keep_on_expiry: true\n"
+            "    allow_update: [127.0.0.1]\n    allow_update_role: dhcp\n"
+            "    profile_overrides: [{names: '*.iot.lab.example.', profile: balanced}]\n",
+        )
+    )
+    z = cfg.zones[0]
+    assert (cfg.profile, cfg.grace, cfg.tombstone_retention) == ("conservative", 120, 60)
+    assert cfg.blast_radius == {"share": 0.5, "window": 30, "min": 2}
+    assert (z.profile, z.keep_on_expiry, z.allow_update_role) == ("aggressive", True, "dhcp")
+    assert z.profile_overrides == [{"names": "*.iot.lab.example.", "profile": "balanced"}]
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "what"),
+    [
+        ("listen: [127.0.0.1:5300\n", ":2:", "expected"),
+        ("bogus: 1\n", ":1:", "unknown setting"),
+        ("zones:\n  - file: a.zone\n    profile: wrong\n", ":2:", "profile must be one of"),
+        ("zones:\n  - origin: x.\n", ":2:", "needs 'file'"),
+        ("serial_policy: weekly\n", ":1:", "serial_policy"),
+        ("listen: [127.0.0.1:99999]\n", ":1:", "bad address"),
+    ],
+)
+def test_errors_name_file_and_line(tmp_path: Path, text: str, where: str, what: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        load_yaml(write(tmp_path, text))
+    msg = str(e.value)
+    assert msg.startswith(str(tmp_path)) and where in msg and what in msg, msg
