@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-PROFILES = ("aggressive", "balanced", "conservative")
+from leasedns.lease.lifecycle import PROFILES
 
 
 class ConfigError(ValueError):

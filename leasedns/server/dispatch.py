@@ -40,7 +40,6 @@ class Counters:
     queries: dict[tuple[int, int], int] = field(default_factory=dict)
     malformed: int = 0
     truncated: int = 0
-    cache_hits: int = 0
     cache_misses: int = 0
     dropped: int = 0
 
