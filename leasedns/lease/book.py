@@ -54,8 +54,8 @@ class LeaseBook:
             self.w.put_due(due_key(deadline, kind, key))
             self.wheel_ops.append(("schedule", deadline, kind, key))
 
-    def remove(self, entry: LeaseEntry) -> None:
-        key = entry.key()
+    def remove(self, entry: LeaseEntry, key: bytes | None = None) -> None:
+        key = key or entry.key()
         self._unschedule(entry, key)
         self.w.delete_lease(key)
 

@@ -122,7 +122,13 @@ def purge_orphans(z: ZoneTxn, book: LeaseBook, owners: Iterable[Name]) -> int:
 
 
 def carry_out(
-    z: ZoneTxn, book: LeaseBook, e: LeaseEntry, event: Event, profile: str, meta_for: MetaFor
+    z: ZoneTxn,
+    book: LeaseBook,
+    e: LeaseEntry,
+    event: Event,
+    profile: str,
+    meta_for: MetaFor,
+    key: bytes | None = None,
 ) -> Decision:
     """Execute a due deadline or half-life step for ``e`` as the lifecycle policy decides."""
     d = decide(event, e, profile)
@@ -153,7 +159,7 @@ def carry_out(
             return Decision(
                 Effect.KEEP, "paused", "automatic removal is paused for this zone; retried later"
             )
-        book.remove(e)
+        book.remove(e, key)
         purge_orphans(z, book, [owner])
         if kept:
             return Decision(Effect.KEEP, "kept", "; ".join(kept))

@@ -211,6 +211,8 @@ class Guard:
             )  # once per batch: data moves only at its end
         infra = bool(roles.reasons(owner, rtype, rdatas, meta))
         s = self.settings_for(zone)
+        if not s.overrides:
+            return mode_for(s.profile, human, infra, s.keep_on_expiry)
         addresses = [a for a in (address_text(rtype, rd) for rd in rdatas) if a]
         return mode_for(
             s.profile_of(names.to_text(owner), addresses), human, infra, s.keep_on_expiry
@@ -221,10 +223,12 @@ class Guard:
             return Input.HUMAN_DELETE
         return self.cause or Input.AUTOMATION_DELETE
 
-    def remove(self, zone: Name, owner: Name, rtype: int) -> str:
+    def remove(
+        self, zone: Name, owner: Name, rtype: int, cur: tuple[int, tuple[bytes, ...]] | None = None
+    ) -> str:
         """Called instead of deleting an RRset outright; returns why it was kept ("" = gone)."""
         meta = self.w.get_meta(zone, owner, rtype) or RRsetMeta()
-        cur = self.w.get(zone, owner, rtype)
+        cur = cur or self.w.get(zone, owner, rtype)
         event = self._input()
         effect, nxt = transition(self.mode(zone, owner, rtype, meta, cur), meta.state, event)
         what = f"{names.to_text(owner)} type {rtype}"

@@ -70,10 +70,10 @@ class ZoneTxn:
     def meta(self, owner: Name, rtype: int) -> RRsetMeta | None:
         return self.w.get_meta(self.zone, owner, rtype)
 
-    def _remember(self, owner: Name, rtype: int) -> None:
+    def _remember(self, owner: Name, rtype: int, cur: RRsetData | None = None) -> None:
         k = (owner, rtype)
         if k not in self.before:
-            self.before[k] = self.get(owner, rtype)
+            self.before[k] = cur if cur is not None else self.get(owner, rtype)
 
     def put(
         self, owner: Name, rtype: int, ttl: int, rdatas: tuple[bytes, ...], meta: RRsetMeta
@@ -85,13 +85,16 @@ class ZoneTxn:
         self._remember(owner, rtype)
         self.w.delete_rrset(self.zone, owner, rtype)
 
-    def remove(self, owner: Name, rtype: int) -> str:
-        """Delete an RRset unless the lifecycle keeps it; returns why it was kept ("" = gone)."""
-        self._remember(owner, rtype)
+    def remove(self, owner: Name, rtype: int, cur: RRsetData | None = None) -> str:
+        """Delete an RRset unless the lifecycle keeps it; returns why it was kept ("" = gone).
+
+        ``cur`` is the RRset as the caller just read it (saves reading it again).
+        """
+        self._remember(owner, rtype, cur)
         if self.guard is None:
             self.w.delete_rrset(self.zone, owner, rtype)
             return ""
-        return str(self.guard.remove(self.zone, owner, rtype))
+        return str(self.guard.remove(self.zone, owner, rtype, cur))
 
     def before_add(self, owner: Name, rtype: int) -> None:
         self._remember(owner, rtype)
@@ -275,8 +278,9 @@ def _delete_rrset(z: ZoneTxn, owner: Name, rtype: int, apex: Name) -> str:
     """§3.4.2.3: class ANY deletes an RRset; SOA and NS at the apex are kept."""
     if owner == apex and rtype in (T_SOA, T_NS):
         return "apex SOA/NS are not deleted"
-    if z.get(owner, rtype) is not None:
-        return z.remove(owner, rtype)
+    cur = z.get(owner, rtype)
+    if cur is not None:
+        return z.remove(owner, rtype, cur)
     return ""
 
 
@@ -306,7 +310,7 @@ def _delete_rr(z: ZoneTxn, rr: UpdateRR, meta_for: MetaFor, apex: Name) -> str:
     if not rest:
         if rr.name == apex and rr.rtype == T_NS:
             return "last apex NS is kept"
-        return z.remove(rr.name, rr.rtype)
+        return z.remove(rr.name, rr.rtype, cur)
     if z.guard is not None:
         why = z.guard.may_shrink(z.zone, rr.name, rr.rtype)
         if why:

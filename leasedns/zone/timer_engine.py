@@ -188,7 +188,9 @@ class TimerEngine:
         guard.actor = Actor(e.issuer, e.role)
         guard.cause = Input.HUMAN_DELETE if e.role == "admin" else Input.LEASE_END
         guard.lease_seconds = e.seconds
-        decision = carry_out(z, book, e, event, self.settings_for(zone).profile, _timer_meta(now))
+        decision = carry_out(
+            z, book, e, event, self.settings_for(zone).profile, _timer_meta(now), d.key
+        )
         guard.actor = Actor("leasedns", "timer")
         guard.cause = None
         if decision.code == "paused":
