@@ -9,7 +9,6 @@ serial bump and a journal entry like any other zone change.  Pure given a
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +18,7 @@ from leasedns.lease.book import LeaseBook
 from leasedns.lease.deferred import purge_orphans
 from leasedns.lease.protect import Guard, tombstone
 from leasedns.lease.state import Effect, Input, transition
-from leasedns.store import schema
+from leasedns.store import codec, schema
 from leasedns.store.records import AuditEvent, RRsetMeta, State
 from leasedns.store.zonestore import Writer
 from leasedns.timers.events import TimerKind, due_key
@@ -166,7 +165,7 @@ class AdminTxn:
                 continue
             t = int.from_bytes(k[len(base) : len(base) + 2], "big")
             if rtype is None or t == rtype:
-                out.append((k, json.loads(v)))
+                out.append((k, codec.loads(v)))
         return out
 
     def restore(
@@ -188,7 +187,7 @@ class AdminTxn:
         out = []
         for t, (k, v) in sorted(latest.items()):
             self._check_restorable(zone, owner, t)
-            meta = RRsetMeta.from_json(json.dumps(v["meta"]).encode())
+            meta = RRsetMeta.from_json(codec.dumps(v["meta"]))
             meta = meta.with_(state=State.ACTIVE, state_deadline=0)
             rdatas = tuple(bytes.fromhex(h) for h in v["rdatas"])
             z.put(owner, t, int(v["ttl"]), rdatas, meta)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import enum
 import functools
 import hashlib
-import json
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from leasedns.store import schema
+from leasedns.store import codec, schema
 from leasedns.wire import names
 from leasedns.wire.names import Name
 
@@ -68,11 +67,11 @@ class LeaseEntry:
         )
 
     def to_json(self) -> bytes:
-        return json.dumps({f: getattr(self, f) for f in _FIELDS}, separators=(",", ":")).encode()
+        return codec.dumps({f: getattr(self, f) for f in _FIELDS})
 
     @classmethod
     def from_json(cls, raw: bytes) -> LeaseEntry:
-        d: dict[str, Any] = json.loads(raw)
+        d: dict[str, Any] = codec.loads(raw)
         d["kind"] = LeaseKind(d["kind"])
         d["scope"] = Scope(d["scope"])
         return cls(**d)

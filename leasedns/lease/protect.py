@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
-import json
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from typing import Any
 from leasedns.lease.book import LeaseBook
 from leasedns.lease.roles import RoleIndex, address_text
 from leasedns.lease.state import Effect, Input, Mode, mode_for, transition
-from leasedns.store import schema
+from leasedns.store import codec, schema
 from leasedns.store.records import AuditEvent, RRsetMeta, State
 from leasedns.store.zonestore import Writer
 from leasedns.timers.events import TimerKind, due_key
@@ -164,7 +163,7 @@ def tombstone(
     seq = 0
     while w.get_tombstone(schema.tombstone_key(zone, owner, rtype, now, seq)) is not None:
         seq += 1
-    w.put_tombstone(schema.tombstone_key(zone, owner, rtype, now, seq), json.dumps(value).encode())
+    w.put_tombstone(schema.tombstone_key(zone, owner, rtype, now, seq), codec.dumps(value))
 
 
 @dataclass

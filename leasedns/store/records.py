@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
-import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
+
+from leasedns.store import codec
 
 
 class Provenance(enum.StrEnum):
@@ -42,14 +43,14 @@ class RRsetMeta:
     ttl_before_grace: int = 0  # grace lowers the TTL to the floor; this brings it back
 
     def to_json(self) -> bytes:
-        return json.dumps(self.to_dict(), separators=(",", ":")).encode()
+        return codec.dumps(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in _META_FIELDS}
 
     @classmethod
     def from_json(cls, raw: bytes) -> RRsetMeta:
-        d = json.loads(raw)
+        d = codec.loads(raw)
         d = {k: v for k, v in d.items() if k in _META_KNOWN}
         d["provenance"] = Provenance(d.get("provenance", "zonefile"))
         d["state"] = State(d.get("state", "active"))
@@ -79,11 +80,11 @@ class ZoneState:
     paused_at: int = 0
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self), separators=(",", ":")).encode()
+        return codec.dumps(asdict(self))
 
     @classmethod
     def from_json(cls, raw: bytes) -> ZoneState:
-        d = json.loads(raw)
+        d = codec.loads(raw)
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 
@@ -109,11 +110,11 @@ class JournalEntry:
             f: getattr(self, f)
             for f in ("serial_from", "serial_to", "deleted", "added", "actor", "reason", "time")
         }
-        return json.dumps(d, separators=(",", ":")).encode()
+        return codec.dumps(d)
 
     @classmethod
     def from_json(cls, raw: bytes) -> JournalEntry:
-        d = json.loads(raw)
+        d = codec.loads(raw)
         d["deleted"] = [tuple(x) for x in d["deleted"]]
         d["added"] = [tuple(x) for x in d["added"]]
         return cls(**d)
@@ -146,10 +147,10 @@ class AuditEvent:
                 "detail",
             )
         }
-        return json.dumps(d, separators=(",", ":"), default=str).encode()
+        return codec.dumps(d)
 
     @classmethod
     def from_json(cls, raw: bytes) -> AuditEvent:
-        d = json.loads(raw)
+        d = codec.loads(raw)
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
