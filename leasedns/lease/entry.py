@@ -72,8 +72,8 @@ class LeaseEntry:
     @classmethod
     def from_json(cls, raw: bytes) -> LeaseEntry:
         d: dict[str, Any] = codec.loads(raw)
-        d["kind"] = LeaseKind(d["kind"])
-        d["scope"] = Scope(d["scope"])
+        d["kind"] = _KINDS[d["kind"]]
+        d["scope"] = _SCOPES[d["scope"]]
         return cls(**d)
 
     def with_(self, **kw: Any) -> LeaseEntry:
@@ -81,6 +81,8 @@ class LeaseEntry:
 
 
 _FIELDS = tuple(f.name for f in fields(LeaseEntry))
+_KINDS = {k.value: k for k in LeaseKind}
+_SCOPES = {s.value: s for s in Scope}
 
 
 @functools.lru_cache(maxsize=65536)

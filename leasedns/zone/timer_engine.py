@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from leasedns.lease.book import LeaseBook, WheelOp
 from leasedns.lease.deferred import carry_out
-from leasedns.lease.entry import LeaseEntry
+from leasedns.lease.entry import LeaseEntry, LeaseKind
 from leasedns.lease.lifecycle import Effect, Event
 from leasedns.lease.protect import Actor, BlastRadius, Guard, ZoneLifecycle
 from leasedns.lease.roles import RoleIndex
@@ -70,6 +70,7 @@ class TimerEngine:
         self.journal_depth = journal_depth
         self.journal_max_bytes = journal_max_bytes
         self.stats = TimerStats()
+        self._actors: dict[tuple[str, str], Actor] = {}
 
     def zone_of(self, key: bytes) -> Name | None:
         """The served zone whose key prefix ``key`` starts with (the longest)."""
@@ -196,13 +197,13 @@ class TimerEngine:
         zone = e.zone_name
         z = self._zone(w, guard, zones, zone)
         event = Event.HALF_LIFE if d.kind == TimerKind.HALF_LIFE else Event.DEADLINE
-        guard.actor = Actor(e.issuer, e.role)
+        guard.actor = self._actor(e.issuer, e.role)
         guard.cause = Input.HUMAN_DELETE if e.role == "admin" else Input.LEASE_END
         guard.lease_seconds = e.seconds
         decision = carry_out(
             z, book, e, event, self.settings_for(zone).profile, _timer_meta(now), d.key
         )
-        guard.actor = Actor("leasedns", "timer")
+        guard.actor = _TIMER
         guard.cause = None
         if decision.code == "paused":
             guard.retry_later(d.kind, d.deadline, d.key)
@@ -210,7 +211,7 @@ class TimerEngine:
         if event == Event.DEADLINE:
             w.audit(
                 AuditEvent(
-                    time=float(now), kind=e.kind.name.lower().replace("_", "-"),
+                    time=float(now), kind=_AUDIT_KIND[e.kind],
                     zone=e.zone, actor=e.issuer, role=e.role, outcome=str(decision.effect),
                     reason=decision.text,
                     detail={"owner": e.owner, "type": e.rtype, "scope": str(e.scope),
@@ -235,6 +236,12 @@ class TimerEngine:
                     n += 1
         return n
 
+    def _actor(self, issuer: str, role: str) -> Actor:
+        a = self._actors.get((issuer, role))
+        if a is None:
+            a = self._actors[(issuer, role)] = Actor(issuer, role)
+        return a
+
     @staticmethod
     def _current(e: LeaseEntry, d: Due) -> bool:
         """A timer left over from a replaced entry does nothing."""
@@ -253,6 +260,9 @@ class TimerEngine:
         else:
             self.stats.kept += 1
 
+
+_TIMER = Actor("leasedns", "timer")
+_AUDIT_KIND = {LeaseKind.DEFERRED_DELETE: "deferred-delete", LeaseKind.UPDATE_LEASE: "update-lease"}
 
 _GRACE_TEXT = {
     "removed": "grace ended without the client returning: removed softly (tombstone kept)",
