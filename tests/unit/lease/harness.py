@@ -54,6 +54,7 @@ class Harness:
             if w.zone_state(self.zone) is None:
                 loader.import_zone(w, parse_zone_file(str(f)), str(f), self.clock())
         self.settings = ZoneLifecycle(profile=profile, grace=grace)
+        self.infra = InfraSettings()
         self.lifecycle = Lifecycle(lambda z: self.settings, self._roles, BlastRadius())
         self.keyring = keys.Keyring(
             [
@@ -99,7 +100,7 @@ class Harness:
             serial = st.human_gen if st else 0
         if getattr(self, "_roles_serial", None) != serial:
             with self.store.reader() as r:
-                self._roles_index = RoleIndex.build(r, [self.zone], InfraSettings())
+                self._roles_index = RoleIndex.build(r, [self.zone], self.infra)
             self._roles_serial = serial
         return self._roles_index
 
