@@ -102,10 +102,11 @@ def wait_for_answer(server: Server, began: float, limit: float = 120.0) -> float
 
 
 def stop(server: Server) -> None:
+    """SIGTERM, then SIGKILL after 20 s (BIND can take a while to flush)."""
     if server.alive():
         server.proc.send_signal(signal.SIGTERM)
         try:
-            server.proc.wait(10)
+            server.proc.wait(20)
         except subprocess.TimeoutExpired:
             server.proc.kill()
             server.proc.wait()

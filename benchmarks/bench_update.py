@@ -36,7 +36,7 @@ import dns.name
 import dns.rcode
 import dns.tsig
 import dns.update
-from bench_query import free_port  # noqa: E402 - same directory, run as a script
+from bench_query import free_port, stop  # noqa: E402 - same directory, run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out" / "update"
@@ -114,17 +114,6 @@ def wait_ready(server: Server, limit: float = 60.0) -> None:
                 return
             time.sleep(0.02)
     raise BenchError(f"{server.name} did not serve {ZONE} within {limit:.0f} s")
-
-
-def stop(server: Server) -> None:
-    if server.alive():
-        server.proc.send_signal(signal.SIGTERM)
-        try:
-            server.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            server.proc.kill()
-            server.proc.wait()
-    server.log.close()
 
 
 def fresh_dir(name: str) -> Path:

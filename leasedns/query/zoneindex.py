@@ -31,6 +31,3 @@ class ZoneIndex:
 
     def __contains__(self, name: Name) -> bool:
         return name in self.origins
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(sorted(self.origins, key=len))
