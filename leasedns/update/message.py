@@ -52,38 +52,10 @@ class UpdateMessage:
 
 def read_name(wire: bytes, off: int) -> tuple[Name, int]:
     """RFC 1035 §4.1.4 name with compression; pointers must point backwards (no loops)."""
-    labels: list[bytes] = []
-    end = -1
-    jumps = 0
-    pos = off
-    while True:
-        if pos >= len(wire):
-            raise UpdateFormatError("name runs past the end")
-        n = wire[pos]
-        if n & 0xC0 == 0xC0:
-            if pos + 1 >= len(wire):
-                raise UpdateFormatError("truncated compression pointer")
-            ptr = ((n & 0x3F) << 8) | wire[pos + 1]
-            if end < 0:
-                end = pos + 2
-            if ptr >= pos or jumps > 64:
-                raise UpdateFormatError("bad compression pointer")
-            jumps += 1
-            pos = ptr
-            continue
-        if n & 0xC0:
-            raise UpdateFormatError("unknown label type")
-        pos += 1
-        if n == 0:
-            break
-        labels.append(wire[pos : pos + n].lower())
-        pos += n
-    name = tuple(labels)
     try:
-        names.check(name)
+        return names.read_compressed(wire, off)
     except names.NameError_ as e:
         raise UpdateFormatError(str(e)) from e
-    return name, (end if end >= 0 else pos)
 
 
 _RRHEAD = struct.Struct(">HHIH")
@@ -101,31 +73,71 @@ def parse_update(wire: bytes) -> UpdateMessage:
     zrtype, zclass = struct.unpack_from(">HH", wire, off)
     off += 4
     msg = UpdateMessage(qid, flags, zone, zclass, zrtype)
-    for section, count in ((msg.prereqs, prcount), (msg.updates, upcount), (None, adcount)):
+    for section, count in ((msg.prereqs, prcount), (msg.updates, upcount)):
         for _ in range(count):
             name, off = read_name(wire, off)
-            if off + 10 > len(wire):
-                raise UpdateFormatError("short RR")
-            rtype, rclass, ttl, rdlen = _RRHEAD.unpack_from(wire, off)
-            off += 10
-            if off + rdlen > len(wire):
-                raise UpdateFormatError("RDLENGTH runs past the end")
-            if section is None:
-                _additional(msg, name, rtype, rclass, ttl, wire, off, rdlen)
-            else:
-                rdata = _rdata(wire, off, rdlen, rtype, rclass)
-                section.append(UpdateRR(name, rtype, rclass, ttl, rdata))
+            rtype, rclass, ttl, rdlen, off = _rr_head(wire, off)
+            section.append(
+                UpdateRR(name, rtype, rclass, ttl, _rdata(wire, off, rdlen, rtype, rclass))
+            )
             off += rdlen
+    for _ in range(adcount):  # only OPT and TSIG matter here: owner names are skipped, not read
+        root = off < len(wire) and wire[off] == 0
+        try:
+            off = names.skip_compressed(wire, off)
+        except names.NameError_ as e:
+            raise UpdateFormatError(str(e)) from e
+        rtype, rclass, ttl, rdlen, off = _rr_head(wire, off)
+        _additional(msg, root, rtype, rclass, ttl, wire, off, rdlen)
+        off += rdlen
     if off != len(wire):
         raise UpdateFormatError("trailing bytes after the last section")
     return msg
 
 
+def _rr_head(wire: bytes, off: int) -> tuple[int, int, int, int, int]:
+    """TYPE, CLASS, TTL, RDLENGTH and the offset of the RDATA, which must fit the message."""
+    if off + 10 > len(wire):
+        raise UpdateFormatError("short RR")
+    rtype, rclass, ttl, rdlen = _RRHEAD.unpack_from(wire, off)
+    if off + 10 + rdlen > len(wire):
+        raise UpdateFormatError("RDLENGTH runs past the end")
+    return rtype, rclass, ttl, rdlen, off + 10
+
+
+_FIXED_SIZE = {1: 4, 28: 16}  # A, AAAA
+_ONE_NAME = frozenset((2, 5, 12, 39))  # NS, CNAME, PTR, DNAME: RDATA is one (compressible) name
+T_TXT = 16
+
+
 def _rdata(wire: bytes, off: int, rdlen: int, rtype: int, rclass: int) -> bytes:
+    """Checked, uncompressed RDATA.  The types DHCP servers and hosts send are checked
+    here; every other type is decoded and re-encoded by dnspython."""
     if rdlen == 0:
         return b""
     if rtype in (T_OPT, T_TSIG, T_ANY) or 128 <= rtype <= 255:
         raise UpdateFormatError("meta-type with data in an update section")
+    end = off + rdlen
+    size = _FIXED_SIZE.get(rtype)
+    if size is not None:
+        if rdlen != size:
+            raise UpdateFormatError(f"bad rdata for type {rtype}: {rdlen} octets, not {size}")
+        return wire[off:end]
+    if rtype in _ONE_NAME:
+        try:
+            target, after = names.read_compressed(wire, off, in_rdata=True)
+        except names.NameError_ as e:
+            raise UpdateFormatError(f"bad rdata for type {rtype}: {e}") from e
+        if after != end:
+            raise UpdateFormatError(f"bad rdata for type {rtype}: data after the name")
+        return names.to_wire(target)
+    if rtype == T_TXT:  # RFC 1035 §3.3.14: one or more <character-string>s, exactly
+        pos = off
+        while pos < end:
+            pos += wire[pos] + 1
+        if pos != end:
+            raise UpdateFormatError("bad rdata for type 16: strings overrun RDLENGTH")
+        return wire[off:end]
     try:
         rd = dns.rdata.from_wire(
             dns.rdataclass.RdataClass(C_IN), dns.rdatatype.RdataType.make(rtype), wire, off, rdlen
@@ -137,7 +149,7 @@ def _rdata(wire: bytes, off: int, rdlen: int, rtype: int, rclass: int) -> bytes:
 
 def _additional(
     msg: UpdateMessage,
-    name: Name,
+    root: bool,
     rtype: int,
     rclass: int,
     ttl: int,
@@ -150,7 +162,7 @@ def _additional(
         return
     if rtype != T_OPT:
         return  # RFC 2136 §3.8 leaves the additional section to the implementation; ignored
-    if msg.edns is not None or name:
+    if msg.edns is not None or not root:
         raise UpdateFormatError("bad or repeated OPT")
     msg.edns = (rclass, (ttl >> 16) & 0xFF, bool(ttl & 0x8000))
     end = off + rdlen

@@ -84,11 +84,19 @@ def check(name: Name) -> None:
         raise NameError_("name longer than 255 octets")
 
 
+# Bytes printed as they are: letters, digits and the punctuation RFC 1035 §5.1 does not
+# make special ("." "\\" '"' "(" ")" ";" "@" "$" need escapes).  NUL never occurs in a label.
+_PLAIN = bytes(b for b in range(0x21, 0x7F) if b not in b'.\\"();@$') + b"\x00"
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def to_text(name: Name) -> str:
     """Presentation form with a trailing dot; unusual bytes escaped as ``\\DDD``."""
     if not name:
         return "."
+    joined = b"\x00".join(name)
+    if not joined.translate(None, _PLAIN):  # nothing to escape: the usual case, all in C
+        return joined.replace(b"\x00", b".").decode("ascii") + "."
     out = []
     for label in name:
         parts = []
@@ -103,8 +111,9 @@ def to_text(name: Name) -> str:
     return ".".join(out) + "."
 
 
+@functools.lru_cache(maxsize=1 << 12)
 def to_wire(name: Name) -> bytes:
-    """Uncompressed wire form."""
+    """Uncompressed wire form (cached: zone, key and algorithm names recur in every message)."""
     return b"".join(bytes((len(label),)) + label for label in name) + b"\x00"
 
 
@@ -127,6 +136,71 @@ def from_wire(data: bytes, offset: int = 0) -> tuple[Name, int]:
     name = tuple(labels)
     check(name)
     return name, offset
+
+
+def read_compressed(wire: bytes, offset: int, in_rdata: bool = False) -> tuple[Name, int]:
+    """RFC 1035 §4.1.4: a name in a message, pointers followed; they must point backwards
+    (no loops).  Returns the name and the offset after it in the message.  Owner names are
+    lower-cased and may not hold NUL (store keys use it); a name ``in_rdata`` is kept as
+    sent, any octet allowed (DNS preserves case, RFC 2181 §11 allows any octet)."""
+    labels: list[bytes] = []
+    end = -1
+    jumps = 0
+    pos = offset
+    size = len(wire)
+    total = 1
+    while True:
+        if pos >= size:
+            raise NameError_("name runs past the end")
+        n = wire[pos]
+        if n >= 0xC0:
+            if pos + 1 >= size:
+                raise NameError_("truncated compression pointer")
+            ptr = ((n & 0x3F) << 8) | wire[pos + 1]
+            if end < 0:
+                end = pos + 2
+            if ptr >= pos or jumps > 64:
+                raise NameError_("bad compression pointer")
+            jumps += 1
+            pos = ptr
+            continue
+        if n > 63:
+            raise NameError_("unknown label type")
+        pos += 1
+        if n == 0:
+            break
+        if pos + n > size:
+            raise NameError_("label runs past the end")
+        label = wire[pos : pos + n]
+        if not in_rdata:
+            if b"\x00" in label:
+                raise NameError_("NUL byte in a label is not supported")
+            label = label.lower()
+        total += n + 1
+        labels.append(label)
+        pos += n
+    if total > 255:
+        raise NameError_("name longer than 255 octets")
+    return tuple(labels), (end if end >= 0 else pos)
+
+
+def skip_compressed(wire: bytes, offset: int) -> int:
+    """The offset after the name at ``offset``, without reading it (a pointer ends a name)."""
+    pos = offset
+    size = len(wire)
+    while True:
+        if pos >= size:
+            raise NameError_("name runs past the end")
+        n = wire[pos]
+        if n == 0:
+            return pos + 1
+        if n >= 0xC0:
+            if pos + 2 > size:
+                raise NameError_("truncated compression pointer")
+            return pos + 2
+        if n > 63:
+            raise NameError_("unknown label type")
+        pos += n + 1
 
 
 def is_subdomain(name: Name, origin: Name) -> bool:

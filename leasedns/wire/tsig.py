@@ -1,13 +1,18 @@
 """TSIG (RFC 8945) on wire bytes: verify requests, sign responses and streams, sign our requests.
 
-The HMAC framing is dnspython's (``dns.tsig.sign`` / ``dns.tsig.validate``); this
-module finds the TSIG RR in raw bytes, applies the RFC 8945 §5.2 checks in order
-(key, MAC, time, truncation) and appends TSIG RRs to messages built elsewhere.
-Nothing here reads the clock: ``now`` (seconds since the epoch) is always passed in.
+A server answering updates verifies one request and signs one reply per update, so
+that pair is computed here directly: the TSIG RR is read from the raw bytes and the
+MAC input laid out as RFC 8945 §4.3 lists it, fed to ``hmac`` (constant-time compare
+with ``hmac.compare_digest``).  Building dnspython's rdata objects for each message
+cost several times the HMAC itself.  Multi-message streams (§5.3.1), our own
+requests and their replies use dnspython's ``dns.tsig.sign`` / ``validate``, and the
+tests check every path against dnspython as the peer.  Nothing here reads the clock:
+``now`` (seconds since the epoch) is always passed in.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import struct
 from dataclasses import dataclass
@@ -15,16 +20,14 @@ from dataclasses import dataclass
 import dns.exception
 import dns.message
 import dns.name
-import dns.opcode
 import dns.rcode
-import dns.rdata
 import dns.rdataclass
 import dns.rdatatype
 import dns.rdtypes.ANY.TSIG
 import dns.tsig
-import dns.wire
 
 from leasedns.keys import ALGORITHMS, Keyring, TsigKey
+from leasedns.wire import names
 from leasedns.wire.names import Name
 
 # Values of the TSIG Error field (RFC 8945 §3) and the RCODEs that go with them.
@@ -49,7 +52,16 @@ _WIRE_ALGORITHMS: dict[str, dns.name.Name] = {
     "hmac-sha384": dns.name.from_text("hmac-sha384"),
     "hmac-sha512": dns.name.from_text("hmac-sha512"),
 }
-_CANONICAL_ALGORITHMS = {wire: canonical for canonical, wire in _WIRE_ALGORITHMS.items()}
+# Algorithm names as leasedns names (lower-case label tuples) -> canonical name.
+_CANONICAL_ALGORITHMS: dict[Name, str] = {
+    names.from_text(wire.to_text()): canonical for canonical, wire in _WIRE_ALGORITHMS.items()
+}
+_ALGORITHM_NAMES: dict[str, Name] = {c: n for n, c in _CANONICAL_ALGORITHMS.items()}
+_DIGESTS = {"hmac-md5": hashlib.md5, "hmac-sha1": hashlib.sha1, "hmac-sha224": hashlib.sha224,
+            "hmac-sha256": hashlib.sha256, "hmac-sha384": hashlib.sha384,
+            "hmac-sha512": hashlib.sha512}  # fmt: skip
+_CLASS_ANY_TTL_0 = struct.pack("!HI", _ANY, 0)
+_TSIG_HEAD = struct.pack("!HHI", _TSIG, _ANY, 0)
 
 
 class TsigFormatError(ValueError):
@@ -68,8 +80,8 @@ class TsigContext:
     describes our own request, for ``verify_response``.
     """
 
-    key_name: dns.name.Name
-    algorithm: dns.name.Name
+    key_name: Name
+    algorithm: Name
     mac: bytes
     time_signed: int
     fudge: int
@@ -109,19 +121,10 @@ UNSIGNED = TsigResult(key=None, error=NOERROR, ctx=None)
 
 
 def _skip_name(wire: bytes, pos: int) -> int:
-    while True:
-        if pos >= len(wire):
-            raise TsigFormatError("name runs past the end of the message")
-        n = wire[pos]
-        if n == 0:
-            return pos + 1
-        if n & 0xC0 == 0xC0:
-            if pos + 2 > len(wire):
-                raise TsigFormatError("compression pointer runs past the end")
-            return pos + 2
-        if n & 0xC0:
-            raise TsigFormatError("unknown label type")
-        pos += n + 1
+    try:
+        return names.skip_compressed(wire, pos)
+    except names.NameError_ as e:
+        raise TsigFormatError(str(e)) from None
 
 
 def _tsig_positions(wire: bytes) -> tuple[list[tuple[int, int]], int, int]:
@@ -179,33 +182,116 @@ def has_tsig(wire: bytes) -> bool:
     return bool(found)
 
 
-def _read_tsig(wire: bytes, start: int) -> tuple[dns.name.Name, dns.rdtypes.ANY.TSIG.TSIG]:
-    """RFC 8945 §4.2: owner is the key name, CLASS ANY, TTL 0."""
-    parser = dns.wire.Parser(wire, start)
+@dataclass(frozen=True, slots=True)
+class RawTsig:
+    """A TSIG RR as read from the wire (RFC 8945 §4.2), names as leasedns names."""
+
+    key_name: Name
+    algorithm: Name
+    time_signed: int
+    fudge: int
+    mac: bytes
+    original_id: int
+    error: int
+    other: bytes
+
+
+def read_tsig(wire: bytes, start: int) -> RawTsig:
+    """The TSIG RR at ``start``; RFC 8945 §4.2: CLASS ANY, TTL 0, RDATA exactly as long as said."""
     try:
-        owner = parser.get_name(decompress=True)
-        _rtype, rdclass, ttl, rdlen = parser.get_struct("!HHIH")
+        owner, pos = names.read_compressed(wire, start)
+        _rtype, rdclass, ttl, rdlen = struct.unpack_from("!HHIH", wire, pos)
+        pos += 10
+        end = pos + rdlen
         if rdclass != _ANY or ttl != 0:
             raise TsigFormatError("TSIG RR must have CLASS ANY and TTL 0")
-        with parser.restrict_to(rdlen):
-            rdata = dns.rdata.from_wire_parser(_ANY, _TSIG, parser)
-    except dns.exception.DNSException as e:
+        if end > len(wire):
+            raise TsigFormatError("TSIG RDATA runs past the end")
+        algorithm, pos = names.read_compressed(wire[:end], pos)
+        hi, lo, fudge, mac_len = struct.unpack_from("!HIHH", wire, pos)
+        pos += 10
+        mac = wire[pos : pos + mac_len]
+        pos += mac_len
+        original_id, error, other_len = struct.unpack_from("!HHH", wire, pos)
+        pos += 6
+        other = wire[pos : pos + other_len]
+        pos += other_len
+    except (names.NameError_, struct.error) as e:
         raise TsigFormatError(f"unreadable TSIG RR: {e}") from None
-    assert isinstance(rdata, dns.rdtypes.ANY.TSIG.TSIG)
-    return owner, rdata
+    if pos != end or len(mac) != mac_len or len(other) != other_len:
+        raise TsigFormatError("TSIG RDATA length does not match its fields")
+    return RawTsig(owner, algorithm, (hi << 32) | lo, fudge, mac, original_id, error, other)
 
 
-def _strip_tsig(wire: bytes, start: int) -> bytes:
-    """The message as it was before the TSIG RR was added (RFC 8945 §4.3.1)."""
+def _strip_tsig(wire: bytes, start: int, original_id: int) -> bytes:
+    """The message as it was before the TSIG RR was added (RFC 8945 §4.3.1): ID restored
+    to the Original ID, ARCOUNT one less, the TSIG RR gone."""
     (ar,) = struct.unpack_from("!H", wire, 10)
-    return wire[:10] + struct.pack("!H", ar - 1) + wire[12:start]
+    return struct.pack("!H", original_id) + wire[2:10] + struct.pack("!H", ar - 1) + wire[12:start]
+
+
+def _variables(
+    key_name: Name, algorithm: Name, time_signed: int, fudge: int, error: int, other: bytes
+) -> bytes:
+    """RFC 8945 §4.3.3: the TSIG variables a MAC covers, names in canonical (lower-case) form."""
+    return (
+        names.to_wire(key_name)
+        + _CLASS_ANY_TTL_0
+        + names.to_wire(algorithm)
+        + struct.pack(
+            "!HIHHH", time_signed >> 32 & 0xFFFF, time_signed & 0xFFFFFFFF, fudge, error, len(other)
+        )  # fmt: skip
+        + other
+    )
+
+
+_HMAC_BASES: dict[tuple[str, bytes], hmac.HMAC] = {}
+
+
+def _mac(key: TsigKey, *parts: bytes) -> bytes:
+    """HMAC of ``parts`` under ``key``; the keyed state is computed once per key and copied."""
+    base = _HMAC_BASES.get((key.algorithm, key.secret))
+    if base is None:
+        if len(_HMAC_BASES) > 1024:
+            _HMAC_BASES.clear()
+        base = hmac.new(key.secret, digestmod=_DIGESTS[key.algorithm])
+        _HMAC_BASES[(key.algorithm, key.secret)] = base
+    h = base.copy()
+    for part in parts:
+        h.update(part)
+    return h.digest()
+
+
+def _tsig_rr(
+    key_name: Name,
+    algorithm: Name,
+    time_signed: int,
+    fudge: int,
+    mac: bytes,
+    original_id: int,
+    error: int,
+    other: bytes,
+) -> bytes:
+    rdata = (
+        names.to_wire(algorithm)
+        + struct.pack(
+            "!HIHH", time_signed >> 32 & 0xFFFF, time_signed & 0xFFFFFFFF, fudge, len(mac)
+        )  # fmt: skip
+        + mac
+        + struct.pack("!HHH", original_id, error, len(other))
+        + other
+    )
+    return names.to_wire(key_name) + _TSIG_HEAD + struct.pack("!H", len(rdata)) + rdata
+
+
+def _append(wire: bytes, rr: bytes) -> bytes:
+    (ar,) = struct.unpack_from("!H", wire, 10)
+    return wire[:10] + struct.pack("!H", ar + 1) + wire[12:] + rr
 
 
 def _append_tsig(wire: bytes, owner: dns.name.Name, rdata: dns.rdtypes.ANY.TSIG.TSIG) -> bytes:
     rd = rdata.to_wire() or b""
-    rr = (owner.to_wire() or b"") + struct.pack("!HHIH", _TSIG, _ANY, 0, len(rd)) + rd
-    (ar,) = struct.unpack_from("!H", wire, 10)
-    return wire[:10] + struct.pack("!H", ar + 1) + wire[12:] + rr
+    return _append(wire, (owner.to_wire() or b"") + _TSIG_HEAD + struct.pack("!H", len(rd)) + rd)
 
 
 def _template(
@@ -223,22 +309,12 @@ def _template(
     )
 
 
-def _dns_key(owner: dns.name.Name, key: TsigKey, algorithm: dns.name.Name) -> dns.tsig.Key:
-    return dns.tsig.Key(owner, key.secret, algorithm)
+def _dns_name(name: Name) -> dns.name.Name:
+    return dns.name.Name((*name, b""))
 
 
-def _name_of(dname: dns.name.Name) -> Name:
-    labels = dname.labels[:-1] if dname.is_absolute() else dname.labels
-    return tuple(label.lower() for label in labels)
-
-
-def _wire_algorithm(key: TsigKey) -> dns.name.Name:
-    return _WIRE_ALGORITHMS[key.algorithm]
-
-
-def _time_ok(rdata: dns.rdtypes.ANY.TSIG.TSIG, now: float) -> bool:
-    """RFC 8945 §5.2.3: Time Signed must be within Fudge seconds of our clock."""
-    return abs(rdata.time_signed - now) <= rdata.fudge
+def _dns_key(owner: Name, key: TsigKey, algorithm: Name) -> dns.tsig.Key:
+    return dns.tsig.Key(_dns_name(owner), key.secret, _dns_name(algorithm))
 
 
 def verify_request(wire: bytes, keyring: Keyring, now: float) -> TsigResult:
@@ -251,48 +327,36 @@ def verify_request(wire: bytes, keyring: Keyring, now: float) -> TsigResult:
         start = _find_tsig(wire)
         if start is None:
             return UNSIGNED
-        owner, rdata = _read_tsig(wire, start)
+        rr = read_tsig(wire, start)
     except TsigFormatError:
         return TsigResult(key=None, error=FORMERR, ctx=None)
-    ctx = TsigContext(
-        key_name=owner,
-        algorithm=rdata.algorithm,
-        mac=rdata.mac,
-        time_signed=rdata.time_signed,
-        fudge=rdata.fudge,
-    )
+    ctx = TsigContext(rr.key_name, rr.algorithm, rr.mac, rr.time_signed, rr.fudge)
     # §5.2.1: unknown key, or a known key used with another algorithm.
-    key = keyring.get(_name_of(owner))
-    if key is None or _CANONICAL_ALGORITHMS.get(rdata.algorithm) != key.algorithm:
+    key = keyring.get(rr.key_name)
+    if key is None or _CANONICAL_ALGORITHMS.get(rr.algorithm) != key.algorithm:
         return TsigResult(key=None, error=BADKEY, ctx=ctx)
-    if rdata.error != NOERROR:
+    if rr.error != NOERROR:
         return TsigResult(key=None, error=FORMERR, ctx=None)
     # §5.2.2.1: MAC longer than the hash, or shorter than max(10, half of it), is FORMERR.
     size = ALGORITHMS[key.algorithm]
-    mac_len = len(rdata.mac)
+    mac_len = len(rr.mac)
     if mac_len > size or mac_len < max(10, size // 2):
         return TsigResult(key=None, error=FORMERR, ctx=None)
-    dkey = _dns_key(owner, key, rdata.algorithm)
-    if mac_len == size:
-        try:
-            dns.tsig.validate(wire, dkey, owner, rdata, now, b"", start)
-        except dns.tsig.BadSignature:
-            return TsigResult(key=key, error=BADSIG, ctx=ctx)
-        except dns.tsig.BadTime:
-            return TsigResult(key=key, error=BADTIME, ctx=ctx)
-        except dns.exception.DNSException:
-            return TsigResult(key=None, error=FORMERR, ctx=None)
-        return TsigResult(key=key, error=NOERROR, ctx=ctx)
-    # A truncated MAC: verify the prefix, then the time, then refuse the truncation
-    # (§5.2.4: our policy is full-length MACs only).
-    full, _ = dns.tsig.sign(
-        _strip_tsig(wire, start), dkey, rdata, time=rdata.time_signed, request_mac=b""
+    # §4.3.1 + §4.3.3: the message before TSIG was added, then the TSIG variables.
+    expected = _mac(
+        key,
+        _strip_tsig(wire, start, rr.original_id),
+        _variables(rr.key_name, rr.algorithm, rr.time_signed, rr.fudge, rr.error, rr.other),
     )
-    if not hmac.compare_digest(full.mac[:mac_len], rdata.mac):
+    if not hmac.compare_digest(expected[:mac_len], rr.mac):
         return TsigResult(key=key, error=BADSIG, ctx=ctx)
-    if not _time_ok(rdata, now):
+    # §5.2.3: Time Signed must be within Fudge seconds of our clock.
+    if abs(rr.time_signed - now) > rr.fudge:
         return TsigResult(key=key, error=BADTIME, ctx=ctx)
-    return TsigResult(key=key, error=BADTRUNC, ctx=ctx)
+    # §5.2.4: a truncated MAC that verifies is still refused: our policy is full length.
+    if mac_len < size:
+        return TsigResult(key=key, error=BADTRUNC, ctx=ctx)
+    return TsigResult(key=key, error=NOERROR, ctx=ctx)
 
 
 def tsig_rr_size(result: TsigResult) -> int:
@@ -305,8 +369,8 @@ def tsig_rr_size(result: TsigResult) -> int:
     else:
         mac_len = ALGORITHMS[result.key.algorithm]
         other_len = 6 if result.error == BADTIME else 0
-    owner_len = len(ctx.key_name.to_wire() or b"")
-    alg_len = len(ctx.algorithm.to_wire() or b"")
+    owner_len = len(names.to_wire(ctx.key_name))
+    alg_len = len(names.to_wire(ctx.algorithm))
     return owner_len + 10 + alg_len + 16 + mac_len + other_len
 
 
@@ -328,16 +392,22 @@ def sign_response(response_wire: bytes, result: TsigResult, now: float) -> bytes
     (original_id,) = struct.unpack_from("!H", response_wire, 0)
     t = int(now)
     if result.key is None or result.error in (BADKEY, BADSIG):
-        rdata = _template(ctx.algorithm, original_id, time_signed=t, error=result.error)
-        return _append_tsig(response_wire, ctx.key_name, rdata)
+        rr = _tsig_rr(ctx.key_name, ctx.algorithm, t, FUDGE, b"", original_id, result.error, b"")
+        return _append(response_wire, rr)
     time_signed, other = t, b""
     if result.error == BADTIME:
         time_signed = ctx.time_signed
         other = struct.pack("!HI", (t >> 32) & 0xFFFF, t & 0xFFFFFFFF)
-    template = _template(ctx.algorithm, original_id, error=result.error, other=other)
-    dkey = _dns_key(ctx.key_name, result.key, ctx.algorithm)
-    rdata, _ = dns.tsig.sign(response_wire, dkey, template, time=time_signed, request_mac=ctx.mac)
-    return _append_tsig(response_wire, ctx.key_name, rdata)
+    mac = _mac(
+        result.key,
+        struct.pack("!H", len(ctx.mac)),
+        ctx.mac,
+        response_wire,
+        _variables(ctx.key_name, ctx.algorithm, time_signed, FUDGE, result.error, other),
+    )
+    rr = _tsig_rr(ctx.key_name, ctx.algorithm, time_signed, FUDGE, mac, original_id,
+                  result.error, other)  # fmt: skip
+    return _append(response_wire, rr)
 
 
 def _reply_header_only(request_wire: bytes, rcode: int) -> bytes:
@@ -388,7 +458,7 @@ class TsigStream:
         if ctx is None or key is None:
             return msg_wire
         (original_id,) = struct.unpack_from("!H", msg_wire, 0)
-        template = _template(ctx.algorithm, original_id)
+        template = _template(_dns_name(ctx.algorithm), original_id)
         dkey = _dns_key(ctx.key_name, key, ctx.algorithm)
         rdata, self._digest = dns.tsig.sign(
             msg_wire,
@@ -399,27 +469,21 @@ class TsigStream:
             ctx=self._digest,
             multi=True,
         )
-        return _append_tsig(msg_wire, ctx.key_name, rdata)
+        return _append_tsig(msg_wire, _dns_name(ctx.key_name), rdata)
 
 
 def sign_request(
     wire: bytes, key: TsigKey, now: float, fudge: int = FUDGE
 ) -> tuple[bytes, TsigContext]:
     """Sign a request we send (NOTIFY, client UPDATE); the context verifies the reply."""
-    owner = dns.name.Name(key.name + (b"",))
-    algorithm = _wire_algorithm(key)
+    algorithm = _ALGORITHM_NAMES[key.algorithm]
+    owner = _dns_name(key.name)
     (original_id,) = struct.unpack_from("!H", wire, 0)
-    template = _template(algorithm, original_id, fudge=fudge)
+    template = _template(_WIRE_ALGORITHMS[key.algorithm], original_id, fudge=fudge)
     rdata, _ = dns.tsig.sign(
-        wire, _dns_key(owner, key, algorithm), template, time=int(now), request_mac=b""
+        wire, _dns_key(key.name, key, algorithm), template, time=int(now), request_mac=b""
     )
-    ctx = TsigContext(
-        key_name=owner,
-        algorithm=algorithm,
-        mac=rdata.mac,
-        time_signed=rdata.time_signed,
-        fudge=fudge,
-    )
+    ctx = TsigContext(key.name, algorithm, rdata.mac, rdata.time_signed, fudge)
     return _append_tsig(wire, owner, rdata), ctx
 
 
@@ -431,16 +495,18 @@ def verify_response(wire: bytes, key: TsigKey, request_ctx: TsigContext, now: fl
         start = _find_tsig(wire)
         if start is None:
             return False
-        owner, rdata = _read_tsig(wire, start)
+        rr = read_tsig(wire, start)
     except TsigFormatError:
         return False
-    if _name_of(owner) != key.name or rdata.algorithm != request_ctx.algorithm:
+    if rr.key_name != key.name or rr.algorithm != request_ctx.algorithm:
         return False
-    if len(rdata.mac) != ALGORITHMS[key.algorithm]:
+    if len(rr.mac) != ALGORITHMS[key.algorithm]:
         return False
-    dkey = _dns_key(owner, key, rdata.algorithm)
+    rdata = _template(_dns_name(rr.algorithm), rr.original_id, time_signed=rr.time_signed,
+                      fudge=rr.fudge, mac=rr.mac, error=rr.error, other=rr.other)  # fmt: skip
     try:
-        dns.tsig.validate(wire, dkey, owner, rdata, now, request_ctx.mac, start)
+        dns.tsig.validate(wire, _dns_key(rr.key_name, key, rr.algorithm),
+                          _dns_name(rr.key_name), rdata, now, request_ctx.mac, start)  # fmt: skip
     except dns.exception.DNSException:
         return False
     return True

@@ -143,7 +143,7 @@ class UpdateEngine:
             zone = names.to_text(read_name(wire, 12)[0]) if len(wire) > 12 else ""
         except UpdateFormatError:
             zone = ""
-        claimed = result.ctx.key_name.to_text() if result.ctx is not None else ""
+        claimed = names.to_text(result.ctx.key_name) if result.ctx is not None else ""
         with self.store.writer() as w:
             w.audit(AuditEvent(self.clock(), "update", zone, actor=claimed, client=addr,
                                outcome="refused", reason=reason,

@@ -12,6 +12,8 @@ import dns.rdatatype
 import dns.tsigkeyring
 import dns.update
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leasedns.update.message import (
     C_ANY,
@@ -295,3 +297,45 @@ def test_read_name_returns_the_offset_after_a_pointer() -> None:
 def test_wire_of_dnspython_names_matches_ours() -> None:
     """Guard for the helpers above: our uncompressed names equal dnspython's."""
     assert names.to_wire(n("a.b")) == dns.name.from_text("a.b.lab.example.").to_wire()
+
+
+# -- the RDATA checks done without dnspython agree with dnspython ---------------------------
+
+
+def dnspython_rdata(rtype: int, data: bytes) -> bytes | None:
+    """What dnspython's decoder makes of ``data`` (None when it refuses it)."""
+    try:
+        rd = dns.rdata.from_wire(dns.rdataclass.IN, rtype, data, 0, len(data))
+    except Exception:  # noqa: BLE001 - any refusal counts as one
+        return None
+    return rd.to_wire()
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    rtype=st.sampled_from([1, 28, 2, 5, 12, 39, 16]),
+    data=st.one_of(
+        st.binary(min_size=1, max_size=40),
+        st.lists(st.binary(max_size=12), min_size=1, max_size=4).map(
+            lambda parts: b"".join(bytes((len(p),)) + p for p in parts)
+        ),
+        st.lists(st.text("abcXYZ-0", min_size=1, max_size=8), min_size=0, max_size=3).map(
+            lambda labels: b"".join(bytes((len(x),)) + x.encode() for x in labels) + b"\x00"
+        ),
+    ),
+)
+def test_rdata_checked_here_matches_dnspython(rtype: int, data: bytes) -> None:
+    wire = update_wire(updates=[rr_wire("h", rtype, C_IN, 60, data)])
+    expected = dnspython_rdata(rtype, data)
+    if expected is None:
+        with pytest.raises(UpdateFormatError):
+            parse_update(wire)
+    else:
+        assert parse_update(wire).updates[0].rdata == expected
+
+
+def test_ptr_target_keeps_its_case_and_is_decompressed() -> None:
+    u = dns.update.UpdateMessage("2.0.192.in-addr.arpa.")
+    u.add("10", 60, "PTR", "Host-A.In-Addr.Arpa.")  # dnspython points the suffix at the zone
+    rr = parse_update(u.to_wire()).updates[0]
+    assert rr.rdata == b"\x06Host-A\x07in-addr\x04arpa\x00"
