@@ -48,6 +48,7 @@ class UpdateMessage:
     lease: tuple[int, int | None] | None = None  # RFC 9664 (LEASE, KEY-LEASE)
     edns: tuple[int, int, bool] | None = None
     signed: bool = False
+    zone_end: int = 12  # offset after the zone section: a reply echoes the bytes before it
 
 
 def read_name(wire: bytes, off: int) -> tuple[Name, int]:
@@ -72,7 +73,7 @@ def parse_update(wire: bytes) -> UpdateMessage:
         raise UpdateFormatError("short zone section")
     zrtype, zclass = struct.unpack_from(">HH", wire, off)
     off += 4
-    msg = UpdateMessage(qid, flags, zone, zclass, zrtype)
+    msg = UpdateMessage(qid, flags, zone, zclass, zrtype, zone_end=off)
     for section, count in ((msg.prereqs, prcount), (msg.updates, upcount)):
         for _ in range(count):
             name, off = read_name(wire, off)

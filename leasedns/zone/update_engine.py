@@ -31,7 +31,7 @@ from leasedns.update.message import (
 from leasedns.update.rfc2136 import NOERROR, REFUSED, SERVFAIL, ZoneTxn
 from leasedns.wire import names, tsig
 from leasedns.wire.names import Name
-from leasedns.wire.render import Renderer, opt_rr
+from leasedns.wire.render import opt_rr
 from leasedns.zone.commit import ZoneChange, finish_zones
 from leasedns.zone.present import rr_text
 
@@ -366,20 +366,16 @@ class UpdateEngine:
         )
 
     def _reply(self, p: Pending, rcode: int, now: float) -> bytes:
+        """RFC 2136 §3.8: the header and zone section echoed, OPT when the request had one."""
         wire = p.wire
         msg = p.msg
         flags = 0x8000 | (int.from_bytes(wire[2:4], "big") & 0x7800) | (rcode & 0xF)
-        qid = int.from_bytes(wire[:2], "big")
         if msg is not None:
-            zsec = (
-                names.to_wire(msg.zone)
-                + msg.zrtype.to_bytes(2, "big")
-                + msg.zclass.to_bytes(2, "big")
-            )
-            r = Renderer(qid, flags, zsec, msg.zone, 65535)
+            opt = b""
             if msg.edns is not None or p.granted is not None:
-                r.add_raw(3, _opt_with_lease(self.max_udp, p.granted if rcode == NOERROR else None))
-            out = r.finish()
+                opt = _opt_with_lease(self.max_udp, p.granted if rcode == NOERROR else None)
+            counts = b"\x00\x01\x00\x00\x00\x00\x00\x01" if opt else b"\x00\x01" + b"\x00" * 6
+            out = wire[:2] + flags.to_bytes(2, "big") + counts + wire[12 : msg.zone_end] + opt
         else:
             out = wire[:2] + flags.to_bytes(2, "big") + b"\x00" * 8
         if p.tsig.signed:
