@@ -119,14 +119,45 @@ class Reader:
 
 
 class Writer(Reader):
-    """Writes inside one transaction: all of it lands, or none of it."""
+    """Writes inside one transaction: all of it lands, or none of it.
 
-    __slots__ = ("_audit_seq",)
+    RRsets and their metadata read or written here are remembered for the rest of
+    the transaction: an update's checks, its apply, the lifecycle guard and the
+    serial bump read the same few RRsets several times.  Every write of those goes
+    through this class, so the memo cannot go stale; the values are immutable.
+    """
+
+    __slots__ = ("_audit_seq", "_rrsets", "_metas", "_types")
     kv: KVWriter
 
     def __init__(self, kv: KVWriter, audit_seq: itertools.count) -> None:
         super().__init__(kv)
         self._audit_seq = audit_seq
+        self._rrsets: dict[tuple[Name, Name, int], RRsetData | None] = {}
+        self._metas: dict[tuple[Name, Name, int], RRsetMeta | None] = {}
+        self._types: dict[tuple[Name, Name], dict[int, RRsetData]] = {}
+
+    def get(self, zone: Name, owner: Name, rtype: int) -> RRsetData | None:
+        at = (zone, owner, rtype)
+        try:
+            return self._rrsets[at]
+        except KeyError:
+            found = self._rrsets[at] = Reader.get(self, zone, owner, rtype)
+            return found
+
+    def types_at(self, zone: Name, owner: Name) -> dict[int, RRsetData]:
+        types = self._types.get((zone, owner))
+        if types is None:
+            types = self._types[(zone, owner)] = Reader.types_at(self, zone, owner)
+        return dict(types)
+
+    def get_meta(self, zone: Name, owner: Name, rtype: int) -> RRsetMeta | None:
+        at = (zone, owner, rtype)
+        try:
+            return self._metas[at]
+        except KeyError:
+            found = self._metas[at] = Reader.get_meta(self, zone, owner, rtype)
+            return found
 
     def put_rrset(
         self,
@@ -135,17 +166,30 @@ class Writer(Reader):
         rtype: int,
         ttl: int,
         rdatas: tuple[bytes, ...],
-        meta: RRsetMeta,
+        meta: RRsetMeta | None,
     ) -> None:
+        """Store an RRset; ``meta=None`` keeps its metadata as it is (a serial bump)."""
         k = schema.rrset_key(zone, owner, rtype)
         self.kv.put(b"rrsets", k, schema.encode_rrset(ttl, rdatas))
-        self.kv.put(b"meta", k, meta.to_json())
+        self._rrsets[(zone, owner, rtype)] = data = (ttl, tuple(rdatas))
+        types = self._types.get((zone, owner))
+        if types is not None:
+            types[rtype] = data
+        if meta is not None:
+            self.kv.put(b"meta", k, meta.to_json())
+            self._metas[(zone, owner, rtype)] = meta
 
     def put_meta(self, zone: Name, owner: Name, rtype: int, meta: RRsetMeta) -> None:
         self.kv.put(b"meta", schema.rrset_key(zone, owner, rtype), meta.to_json())
+        self._metas[(zone, owner, rtype)] = meta
 
     def delete_rrset(self, zone: Name, owner: Name, rtype: int) -> bool:
         k = schema.rrset_key(zone, owner, rtype)
+        self._rrsets[(zone, owner, rtype)] = None
+        self._metas[(zone, owner, rtype)] = None
+        types = self._types.get((zone, owner))
+        if types is not None:
+            types.pop(rtype, None)
         self.kv.delete(b"meta", k)
         return self.kv.delete(b"rrsets", k)
 
@@ -153,6 +197,9 @@ class Writer(Reader):
         self.kv.put(b"zones", names.key(zone), state.to_json())
 
     def delete_zone(self, zone: Name) -> None:
+        self._rrsets.clear()
+        self._metas.clear()
+        self._types.clear()
         prefix = schema.zone_prefix(zone)
         for db in (b"rrsets", b"meta", b"journal", b"tombstones", b"leases"):
             doomed = [k for k, _ in _prefixed(self.kv, db, prefix)]

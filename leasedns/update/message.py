@@ -54,7 +54,7 @@ class UpdateMessage:
 def read_name(wire: bytes, off: int) -> tuple[Name, int]:
     """RFC 1035 §4.1.4 name with compression; pointers must point backwards (no loops)."""
     try:
-        return names.read_compressed(wire, off)
+        return names.read_message_name(wire, off)
     except names.NameError_ as e:
         raise UpdateFormatError(str(e)) from e
 

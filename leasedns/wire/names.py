@@ -184,6 +184,24 @@ def read_compressed(wire: bytes, offset: int, in_rdata: bool = False) -> tuple[N
     return tuple(labels), (end if end >= 0 else pos)
 
 
+def read_message_name(wire: bytes, offset: int) -> tuple[Name, int]:
+    """``read_compressed`` for owner names, with uncompressed names (zone, key and algorithm
+    names recur in every update) looked up by their bytes first."""
+    end = skip_compressed(wire, offset)
+    try:
+        return _plain_name(wire[offset:end]), end
+    except NameError_:
+        return read_compressed(wire, offset)  # compressed, or bad (it says why)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _plain_name(raw: bytes) -> Name:
+    name, end = from_wire(raw)
+    if end != len(raw):
+        raise NameError_("data after the name")
+    return name
+
+
 def skip_compressed(wire: bytes, offset: int) -> int:
     """The offset after the name at ``offset``, without reading it (a pointer ends a name)."""
     pos = offset

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import dns.exception
 import dns.message
@@ -72,8 +72,7 @@ class TsigSigningError(ValueError):
     """A stream was asked to sign for a request that failed TSIG verification."""
 
 
-@dataclass(frozen=True)
-class TsigContext:
+class TsigContext(NamedTuple):
     """What a reply's MAC depends on: the key name and algorithm as sent, and the request's MAC.
 
     On the server it describes the request's TSIG; from ``sign_request`` it
@@ -87,8 +86,7 @@ class TsigContext:
     fudge: int
 
 
-@dataclass(frozen=True)
-class TsigResult:
+class TsigResult(NamedTuple):
     """Outcome of ``verify_request``.
 
     ``key`` is set when the key is known (also for BADSIG/BADTIME/BADTRUNC);
@@ -182,8 +180,7 @@ def has_tsig(wire: bytes) -> bool:
     return bool(found)
 
 
-@dataclass(frozen=True, slots=True)
-class RawTsig:
+class RawTsig(NamedTuple):
     """A TSIG RR as read from the wire (RFC 8945 §4.2), names as leasedns names."""
 
     key_name: Name
@@ -196,10 +193,17 @@ class RawTsig:
     other: bytes
 
 
+def _name_at(wire: bytes, pos: int, limit: int) -> tuple[Name, int]:
+    name, end = names.read_message_name(wire, pos)
+    if end > limit:
+        raise TsigFormatError("name runs past its RR")
+    return name, end
+
+
 def read_tsig(wire: bytes, start: int) -> RawTsig:
     """The TSIG RR at ``start``; RFC 8945 §4.2: CLASS ANY, TTL 0, RDATA exactly as long as said."""
     try:
-        owner, pos = names.read_compressed(wire, start)
+        owner, pos = _name_at(wire, start, len(wire))
         _rtype, rdclass, ttl, rdlen = struct.unpack_from("!HHIH", wire, pos)
         pos += 10
         end = pos + rdlen
@@ -207,7 +211,7 @@ def read_tsig(wire: bytes, start: int) -> RawTsig:
             raise TsigFormatError("TSIG RR must have CLASS ANY and TTL 0")
         if end > len(wire):
             raise TsigFormatError("TSIG RDATA runs past the end")
-        algorithm, pos = names.read_compressed(wire[:end], pos)
+        algorithm, pos = _name_at(wire, pos, end)
         hi, lo, fudge, mac_len = struct.unpack_from("!HIHH", wire, pos)
         pos += 10
         mac = wire[pos : pos + mac_len]

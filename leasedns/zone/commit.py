@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from leasedns.store.records import JournalEntry, RRsetMeta
+from leasedns.store.records import JournalEntry
 from leasedns.store.zonestore import Writer
 from leasedns.update.rfc2136 import ZoneTxn
 from leasedns.wire import names
@@ -61,9 +61,7 @@ def finish_zones(
         else:
             new_serial = serials.next_serial(old_serial, serial_policy, now)
         new_soa = serials.with_serial(cur_soa[1][0], new_serial)
-        w.put_rrset(
-            zone, zone, T_SOA, cur_soa[0], (new_soa,), w.get_meta(zone, zone, T_SOA) or RRsetMeta()
-        )
+        w.put_rrset(zone, zone, T_SOA, cur_soa[0], (new_soa,), None)  # metadata unchanged
         state.serial = new_serial
         if any(_maybe_human(w, zone, o, t) for o, t in z.before if t != T_SOA):
             state.human_gen += 1
