@@ -118,33 +118,36 @@ class TsigResult(NamedTuple):
 UNSIGNED = TsigResult(key=None, error=NOERROR, ctx=None)
 
 
-def _skip_name(wire: bytes, pos: int) -> int:
-    try:
-        return names.skip_compressed(wire, pos)
-    except names.NameError_ as e:
-        raise TsigFormatError(str(e)) from None
+_COUNTS = struct.Struct("!HHHH")
+_TYPE_AND_LENGTH = struct.Struct("!H6xH")  # TYPE, then RDLENGTH after CLASS and TTL
 
 
 def _tsig_positions(wire: bytes) -> tuple[list[tuple[int, int]], int, int]:
     """Walk the RRs: (RR index, offset) of every TSIG RR, the RR count, and ARCOUNT."""
-    if len(wire) < 12:
+    size = len(wire)
+    if size < 12:
         raise TsigFormatError("message shorter than a header")
-    qd, an, ns, ar = struct.unpack_from("!HHHH", wire, 4)
-    pos = 12
-    for _ in range(qd):
-        pos = _skip_name(wire, pos) + 4
-    total = an + ns + ar
+    qd, an, ns, ar = _COUNTS.unpack_from(wire, 4)
+    skip = names.skip_compressed
+    head = _TYPE_AND_LENGTH.unpack_from
     found: list[tuple[int, int]] = []
-    for i in range(total):
-        start = pos
-        pos = _skip_name(wire, pos)
-        if pos + 10 > len(wire):
-            raise TsigFormatError("RR header runs past the end of the message")
-        rtype, _cls, _ttl, rdlen = struct.unpack_from("!HHIH", wire, pos)
-        pos += 10 + rdlen
-        if rtype == _TSIG:
-            found.append((i, start))
-    if pos != len(wire):
+    total = an + ns + ar
+    try:
+        pos = 12
+        for _ in range(qd):
+            pos = skip(wire, pos) + 4
+        for i in range(total):
+            start = pos
+            pos = skip(wire, pos)
+            if pos + 10 > size:
+                raise TsigFormatError("RR header runs past the end of the message")
+            rtype, rdlen = head(wire, pos)
+            pos += 10 + rdlen
+            if rtype == _TSIG:
+                found.append((i, start))
+    except names.NameError_ as e:
+        raise TsigFormatError(str(e)) from None
+    if pos != size:
         raise TsigFormatError("message length does not match its RRs")
     return found, total, ar
 

@@ -180,11 +180,11 @@ class UpdateEngine:
         self.stats["batches"] += 1
         self.stats["commits"] += 1
         self.stats["updates"] += len(batch)
-        for ch in changed:
-            self.on_change(ch)
-        for p, o in zip(batch, outcomes, strict=True):
+        for p, o in zip(batch, outcomes, strict=True):  # the clients first: they are waiting
             self.stats["applied" if o.rcode == NOERROR else "refused"] += 1
             p.send(self._reply(p, o.rcode, now))
+        for ch in changed:  # the answer cache and NOTIFY: nothing is answered before this runs
+            self.on_change(ch)
 
     def _one(
         self,
