@@ -76,7 +76,10 @@ def parse_update(wire: bytes) -> UpdateMessage:
     msg = UpdateMessage(qid, flags, zone, zclass, zrtype, zone_end=off)
     for section, count in ((msg.prereqs, prcount), (msg.updates, upcount)):
         for _ in range(count):
-            name, off = read_name(wire, off)
+            try:  # owner names are mostly new: read directly, not looked up first
+                name, off = names.read_compressed(wire, off)
+            except names.NameError_ as e:
+                raise UpdateFormatError(str(e)) from e
             rtype, rclass, ttl, rdlen, off = _rr_head(wire, off)
             section.append(
                 UpdateRR(name, rtype, rclass, ttl, _rdata(wire, off, rdlen, rtype, rclass))
