@@ -142,8 +142,11 @@ class Writer(Reader):
         try:
             return self._rrsets[at]
         except KeyError:
-            found = self._rrsets[at] = Reader.get(self, zone, owner, rtype)
-            return found
+            pass
+        types = self._types.get((zone, owner))
+        found = types.get(rtype) if types is not None else Reader.get(self, zone, owner, rtype)
+        self._rrsets[at] = found
+        return found
 
     def types_at(self, zone: Name, owner: Name) -> dict[int, RRsetData]:
         types = self._types.get((zone, owner))
