@@ -16,7 +16,9 @@ def rdata_text(rtype: int, rdata: bytes) -> str:
     if rtype == 1 and len(rdata) == 4:  # the common case in every audit line, without dnspython
         return f"{rdata[0]}.{rdata[1]}.{rdata[2]}.{rdata[3]}"
     try:
-        rd = dns.rdata.from_wire(dns.rdataclass.IN, rtype, rdata, 0, len(rdata))
+        rd = dns.rdata.from_wire(
+            dns.rdataclass.IN, dns.rdatatype.RdataType.make(rtype), rdata, 0, len(rdata)
+        )
         return rd.to_text()
     except Exception:  # noqa: BLE001 - unknown or odd data still shows, in RFC 3597 form
         return f"\\# {len(rdata)} {rdata.hex()}" if rdata else "\\# 0"

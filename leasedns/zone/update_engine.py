@@ -197,7 +197,7 @@ class UpdateEngine:
     ) -> Outcome:
         key = p.tsig.key
         key_name = key.name if key is not None else None
-        role = str(key.role) if key is not None else "dhcp"
+        role = key.role.value if key is not None else "dhcp"
         actor = names.to_text(key_name) if key_name is not None else f"unsigned from {p.addr}"
         try:
             msg = parse_update(p.wire)
@@ -274,8 +274,10 @@ class UpdateEngine:
         now: int,
     ) -> Outcome:
         """Immediate operations first, then deferred deletes and leases (draft §3, RFC 9664)."""
-        deferred = [rr for rr in msg.updates if is_deferred(rr)]
-        immediate = [rr for rr in msg.updates if not is_deferred(rr)]
+        deferred: list[UpdateRR] = []
+        immediate: list[UpdateRR] = []
+        for rr in msg.updates:
+            (deferred if is_deferred(rr) else immediate).append(rr)
         leases = [rr.ttl for rr in deferred if rr.ttl != CANCEL]
         if msg.lease is not None:
             p.granted = self.lease_limits.grant(*msg.lease)
