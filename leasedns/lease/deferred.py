@@ -133,7 +133,7 @@ def carry_out(
     """Execute a due deadline or half-life step for ``e`` as the lifecycle policy decides."""
     d = decide(event, e, profile)
     owner = e.owner_name
-    if d.effect == Effect.REDUCE_TTL:
+    if d.effect == _REDUCE_TTL:
         types = z.types_at(owner)
         covered = list(types) if e.scope == Scope.NAME else [e.rtype]
         highest = 0
@@ -148,19 +148,24 @@ def carry_out(
         nxt = step_after(e.started, e.seconds, e.next_step) if highest > TTL_FLOOR else 0
         book.put(e.with_(next_step=nxt if nxt and nxt < e.deadline else 0))
         return d
-    if d.effect == Effect.DELETE:
+    if d.effect == _DELETE:
         rdata = bytes.fromhex(e.rdata)
-        if e.scope == Scope.RR:
+        if e.scope == _ONE_RR:
             rr = UpdateRR(owner, e.rtype, C_NONE, 0, rdata)
         else:
             rr = UpdateRR(owner, e.rtype, C_ANY, 0, b"")
         kept = apply_updates(z, [rr], 1, meta_for)
-        if any(k.endswith("paused") for k in kept):
-            return Decision(
-                Effect.KEEP, "paused", "automatic removal is paused for this zone; retried later"
-            )
+        if kept and any(k.endswith("paused") for k in kept):
+            return _PAUSED
         book.remove(e, key)
         purge_orphans(z, book, [owner])
         if kept:
             return Decision(Effect.KEEP, "kept", "; ".join(kept))
     return d
+
+
+# Bound once: Python 3.11 looks ``Enum.MEMBER`` up through EnumType.__getattr__ (per deadline).
+_REDUCE_TTL, _DELETE, _ONE_RR = Effect.REDUCE_TTL, Effect.DELETE, Scope.RR
+_PAUSED = Decision(
+    Effect.KEEP, "paused", "automatic removal is paused for this zone; retried later"
+)

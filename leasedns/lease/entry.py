@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from leasedns.store import codec, schema
+from leasedns.store.records import record_from_fields
 from leasedns.wire import names
 from leasedns.wire.names import Name
 
@@ -30,7 +31,7 @@ class Scope(enum.StrEnum):
     NAME = "name"  # class ANY + ANY: every RRset at the name
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no __slots__: from_json fills __dict__ in one step
 class LeaseEntry:
     zone: str
     owner: str
@@ -74,20 +75,31 @@ class LeaseEntry:
         d: dict[str, Any] = codec.loads(raw)
         d["kind"] = _KINDS[d["kind"]]
         d["scope"] = _SCOPES[d["scope"]]
-        return cls(**d)
+        if d.keys() == _FIELD_SET:  # every field, as to_json writes them (read per deadline)
+            return record_from_fields(cls, d)
+        return cls(**d)  # written before a field existed: its default
 
     def with_(self, **kw: Any) -> LeaseEntry:
         return replace(self, **kw)
 
 
 _FIELDS = tuple(f.name for f in fields(LeaseEntry))
+_FIELD_SET = frozenset(_FIELDS)
 _KINDS = {k.value: k for k in LeaseKind}
 _SCOPES = {s.value: s for s in Scope}
 
 
 @functools.lru_cache(maxsize=65536)
 def _name(text: str) -> Name:
-    """Entries name their zone and owner in text; a tick reads the same few names often."""
+    """Entries name their zone and owner in text; a tick reads the same few names often.
+
+    The text was written by ``names.to_text`` from a checked name: without escapes it is
+    plain labels and dots, split far more cheaply than by the general parser (the fallback).
+    """
+    if "\\" not in text and len(text) > 1 and text[-1] == ".":
+        labels = tuple(text[:-1].encode("utf-8").lower().split(b"."))
+        if b"" not in labels:
+            return labels
     return names.from_text(text)
 
 

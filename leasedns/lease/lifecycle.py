@@ -9,6 +9,7 @@ profile is the deferred-delete draft exactly.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 
 from leasedns.lease.entry import LeaseEntry, LeaseKind
@@ -43,15 +44,23 @@ def decide(event: Event, entry: LeaseEntry, profile: str) -> Decision:
     """What ``event`` on ``entry`` does under ``profile``."""
     if profile not in PROFILES:
         raise ProfileError(f"unknown profile {profile!r}")
-    if event == Event.HALF_LIFE:
+    if event == _HALF_LIFE_EVENT:
+        return _HALF_LIFE
+    return _deadline(entry.kind == _DEFERRED_DELETE, entry.role == "admin", entry.issuer)
+
+
+_HALF_LIFE_EVENT, _DEFERRED_DELETE = Event.HALF_LIFE, LeaseKind.DEFERRED_DELETE  # looked up once
+_HALF_LIFE = Decision(
+    Effect.REDUCE_TTL, "half-life", "remaining lease halved: TTL halved (draft §4.2)"
+)
+
+
+@functools.lru_cache(maxsize=1024)
+def _deadline(deferred: bool, admin: bool, issuer: str) -> Decision:
+    """Decisions are immutable: one per issuer serves every deadline of a tick."""
+    what = "deferred delete" if deferred else "update lease (RFC 9664)"
+    if admin:
         return Decision(
-            Effect.REDUCE_TTL, "half-life", "remaining lease halved: TTL halved (draft §4.2)"
+            Effect.DELETE, "admin-deadline", f"{what} set by admin {issuer}: carried out"
         )
-    what = (
-        "deferred delete" if entry.kind == LeaseKind.DEFERRED_DELETE else "update lease (RFC 9664)"
-    )
-    if entry.role == "admin":
-        return Decision(
-            Effect.DELETE, "admin-deadline", f"{what} set by admin {entry.issuer}: carried out"
-        )
-    return Decision(Effect.DELETE, "deadline", f"{what} from {entry.issuer} reached its deadline")
+    return Decision(Effect.DELETE, "deadline", f"{what} from {issuer} reached its deadline")

@@ -22,7 +22,7 @@ from leasedns.lease.state import Effect, Input, Mode, mode_for, transition
 from leasedns.store import codec, schema
 from leasedns.store.records import AuditEvent, RRsetMeta, State
 from leasedns.store.zonestore import Writer
-from leasedns.timers.events import TimerKind, due_key
+from leasedns.timers.events import TimerKind
 from leasedns.wire import names
 from leasedns.wire.names import Name
 
@@ -35,6 +35,7 @@ def is_reverse(owner: Name) -> bool:
     return owner[-2:] in _REVERSE
 
 
+_DELETE = Effect.DELETE  # bound once: Python 3.11 looks Enum members up via EnumType.__getattr__
 MIN_GRACE = 3600  # "default: the lease length, at least 1 h"
 
 
@@ -157,13 +158,15 @@ def tombstone(
     value = {
         "zone": names.to_text(zone), "owner": names.to_text(owner), "type": rtype,
         "ttl": meta.ttl_before_grace or cur[0],
-        "rdatas": [rd.hex() for rd in cur[1]], "meta": meta.to_dict(),
+        "rdatas": list(map(bytes.hex, cur[1])), "meta": meta.to_dict(),
         "reason": reason, "actor": actor, "removed_at": now,
     }  # fmt: skip
+    key = schema.tombstone_key(zone, owner, rtype, now)
     seq = 0
-    while w.get_tombstone(schema.tombstone_key(zone, owner, rtype, now, seq)) is not None:
+    while w.get_tombstone(key) is not None:  # removed before in this same second
         seq += 1
-    w.put_tombstone(schema.tombstone_key(zone, owner, rtype, now, seq), codec.dumps(value))
+        key = schema.tombstone_key(zone, owner, rtype, now, seq)
+    w.put_tombstone(key, codec.dumps(value))
 
 
 @dataclass
@@ -187,6 +190,14 @@ class Guard:
     reconciled: list[tuple[Name, Name, int, tuple[bytes, ...]]] = field(default_factory=list)
     _dynamic: dict[Name, int] = field(default_factory=dict)
     _roles: dict[Name, RoleIndex] = field(default_factory=dict)
+    _settings: dict[Name, ZoneLifecycle] = field(default_factory=dict)
+
+    def settings(self, zone: Name) -> ZoneLifecycle:
+        """The zone's settings, looked up once per batch (a timer tick asks per removal)."""
+        s = self._settings.get(zone)
+        if s is None:
+            s = self._settings[zone] = self.settings_for(zone)
+        return s
 
     # -- decisions -----------------------------------------------------------
 
@@ -209,7 +220,7 @@ class Guard:
                 zone
             )  # once per batch: data moves only at its end
         infra = bool(roles.reasons(owner, rtype, rdatas, meta))
-        s = self.settings_for(zone)
+        s = self.settings(zone)
         if not s.overrides:
             return mode_for(s.profile, human, infra, s.keep_on_expiry)
         addresses = [a for a in (address_text(rtype, rd) for rd in rdatas) if a]
@@ -230,14 +241,15 @@ class Guard:
         cur = cur or self.w.get(zone, owner, rtype)
         event = self._input()
         effect, nxt = transition(self.mode(zone, owner, rtype, meta, cur), meta.state, event)
-        what = f"{names.to_text(owner)} type {rtype}"
-        if effect == Effect.DELETE:
+        if effect == _DELETE:  # the common case first (a timer tick asks once per deadline)
             if not self.actor.human and not self._blast_ok(zone):
+                what = f"{names.to_text(owner)} type {rtype}"
                 self.notes.append(f"{what}: kept, automatic removal is paused for this zone")
                 return "paused"
-            tombstone(self.w, zone, owner, rtype, f"{event}", self.actor.name, self.now, cur, meta)
+            tombstone(self.w, zone, owner, rtype, str(event), self.actor.name, self.now, cur, meta)
             self.w.delete_rrset(zone, owner, rtype)
             return ""
+        what = f"{names.to_text(owner)} type {rtype}"
         if effect == Effect.START_GRACE:
             deadline = self.start_grace(zone, owner, rtype, meta)
             self.notes.append(
@@ -253,7 +265,7 @@ class Guard:
         cur = self.w.get(zone, owner, rtype)
         if cur is None:
             return 0
-        settings = self.settings_for(zone)
+        settings = self.settings(zone)
         length = grace_seconds(
             settings, self.lease_seconds or self._lease_length(zone, owner) or cur[0]
         )
@@ -270,12 +282,12 @@ class Guard:
         return max(lengths, default=0)
 
     def _schedule(self, kind: TimerKind, deadline: int, key: bytes) -> None:
-        self.w.put_due(due_key(deadline, kind, key))
-        self.book.wheel_ops.append(("schedule", deadline, kind, key))
+        self.book.schedule(deadline, kind, key)
 
     def _blast_ok(self, zone: Name) -> bool:
         """The blast-radius limit guards the intent-aware profiles; aggressive is the draft exactly."""
-        if self.settings_for(zone).profile == "aggressive":
+        settings = self.settings(zone)
+        if settings.profile == "aggressive":
             return True
         if zone not in self._dynamic:
             self._dynamic[zone] = sum(
@@ -283,9 +295,7 @@ class Guard:
                 for _, _, m in self.w.iter_meta(zone)
                 if not (m.provenance.is_human or m.human_touched)
             )
-        return self.blast.allow(
-            self.w, zone, self.settings_for(zone), self._dynamic[zone], self.now
-        )
+        return self.blast.allow(self.w, zone, settings, self._dynamic[zone], self.now)
 
     def grace_end(self, zone: Name, owner: Name, rtype: int, deadline: int) -> str:
         """A grace interval ran out: remove softly, propose, or keep, as the mode says."""

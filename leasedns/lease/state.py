@@ -137,6 +137,7 @@ ANY_MODE: dict[tuple[State, Input], tuple[Effect, State | None]] = {
 
 _BY_MODE_INPUTS = frozenset({I.LEASE_END, I.AUTOMATION_DELETE, I.GRACE_END})
 
+_MODES = {m.value: m for m in Mode}
 _STRICTNESS = {Mode.AGGRESSIVE: 0, Mode.BALANCED: 1, Mode.CONSERVATIVE: 2, Mode.PROTECTED: 3}
 
 
@@ -154,7 +155,7 @@ def mode_for(profile: str, human: bool, infrastructure: bool, keep_on_expiry: bo
     """Human-made data is protected; infrastructure and the keep switch are at least conservative."""
     if human:
         return Mode.PROTECTED
-    mode = Mode(profile)
+    mode = _MODES.get(profile) or Mode(profile)  # asked once per removal: skip the Enum call
     if (infrastructure or keep_on_expiry) and _STRICTNESS[mode] < _STRICTNESS[Mode.CONSERVATIVE]:
         return Mode.CONSERVATIVE
     return mode

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, TypeVar
 
 from leasedns.store import codec
+
+_Record = TypeVar("_Record")
 
 
 class Provenance(enum.StrEnum):
@@ -19,7 +21,10 @@ class Provenance(enum.StrEnum):
 
     @property
     def is_human(self) -> bool:
-        return self in (Provenance.ZONEFILE, Provenance.ADMIN)
+        return self in _HUMAN
+
+
+_HUMAN = frozenset({Provenance.ZONEFILE, Provenance.ADMIN})
 
 
 class State(enum.StrEnum):
@@ -29,7 +34,7 @@ class State(enum.StrEnum):
     PINNED = "pinned"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)  # no __slots__: from_json fills __dict__ in one step (see there)
 class RRsetMeta:
     provenance: Provenance = Provenance.ZONEFILE
     state: State = State.ACTIVE
@@ -46,22 +51,52 @@ class RRsetMeta:
         return codec.dumps(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
-        return {f: getattr(self, f) for f in _META_FIELDS}
+        # spelled out (cheaper than a getattr loop: every removal's tombstone holds one);
+        # tests/unit/store check that it names every field
+        return {
+            "provenance": self.provenance,
+            "state": self.state,
+            "identity": self.identity,
+            "created": self.created,
+            "confirmed": self.confirmed,
+            "human_touched": self.human_touched,
+            "state_deadline": self.state_deadline,
+            "writer": self.writer,
+            "grace_seconds": self.grace_seconds,
+            "ttl_before_grace": self.ttl_before_grace,
+        }
 
     @classmethod
     def from_json(cls, raw: bytes) -> RRsetMeta:
         d = codec.loads(raw)
-        d = {k: v for k, v in d.items() if k in _META_KNOWN}
-        d["provenance"] = Provenance(d.get("provenance", "zonefile"))
-        d["state"] = State(d.get("state", "active"))
-        return cls(**d)
+        # read for every RRset a timer or an update touches: dict lookups, not Enum() calls
+        p, st = d.get("provenance", "zonefile"), d.get("state", "active")
+        d["provenance"] = _PROVENANCES.get(p) or Provenance(p)
+        d["state"] = _STATES.get(st) or State(st)
+        if d.keys() == _META_KNOWN:  # every field, as to_json writes them
+            return record_from_fields(cls, d)
+        return cls(**{k: v for k, v in d.items() if k in _META_KNOWN})  # older or newer
 
     def with_(self, **changes: Any) -> RRsetMeta:
         return replace(self, **changes)
 
 
+def record_from_fields(cls: type[_Record], values: dict[str, Any]) -> _Record:
+    """A frozen record from a dict holding exactly its fields, checked by the caller.
+
+    The generated ``__init__`` of a frozen dataclass sets each field through
+    ``object.__setattr__``, about a microsecond apiece; records parsed per deadline
+    (lease entry, RRset metadata) fill ``__dict__`` in one step instead.
+    """
+    record = object.__new__(cls)
+    record.__dict__.update(values)
+    return record
+
+
 _META_FIELDS = tuple(f.name for f in fields(RRsetMeta))
 _META_KNOWN = frozenset(_META_FIELDS)
+_PROVENANCES = {p.value: p for p in Provenance}
+_STATES = {s.value: s for s in State}
 
 
 @dataclass(slots=True)
@@ -80,13 +115,17 @@ class ZoneState:
     paused_at: int = 0
 
     def to_json(self) -> bytes:
-        return codec.dumps(asdict(self))
+        # written once per zone change: field by field, not dataclasses.asdict (deep copies)
+        return codec.dumps({f: getattr(self, f) for f in _ZONE_STATE_FIELDS})
 
     @classmethod
     def from_json(cls, raw: bytes) -> ZoneState:
         d = codec.loads(raw)
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return cls(**{k: v for k, v in d.items() if k in _ZONE_STATE_KNOWN})
+
+
+_ZONE_STATE_FIELDS = tuple(f.name for f in fields(ZoneState))
+_ZONE_STATE_KNOWN = frozenset(_ZONE_STATE_FIELDS)
 
 
 # One RR in presentation-independent form: (owner text, type, ttl, rdata hex).
@@ -133,21 +172,19 @@ class AuditEvent:
     detail: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
-        d = {
-            f: getattr(self, f)
-            for f in (
-                "time",
-                "kind",
-                "zone",
-                "actor",
-                "role",
-                "client",
-                "outcome",
-                "reason",
-                "detail",
-            )
-        }
-        return codec.dumps(d)
+        return codec.dumps(
+            {
+                "time": self.time,
+                "kind": self.kind,
+                "zone": self.zone,
+                "actor": self.actor,
+                "role": self.role,
+                "client": self.client,
+                "outcome": self.outcome,
+                "reason": self.reason,
+                "detail": self.detail,
+            }
+        )
 
     @classmethod
     def from_json(cls, raw: bytes) -> AuditEvent:

@@ -62,6 +62,7 @@ Databases (key -> value):
 
 from __future__ import annotations
 
+import functools
 import struct
 
 from leasedns.wire import names
@@ -83,8 +84,13 @@ def zone_prefix(zone: Name) -> bytes:
     return names.key(zone) + b"\x00"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def owner_prefix(zone: Name, owner: Name) -> bytes:
-    """Keys of ``owner`` and of everything below it start with this."""
+    """Keys of ``owner`` and of everything below it start with this.
+
+    Cached: a removal builds the same RRset's keys for data, metadata, tombstone
+    and leases, several times over (as large as ``names.key``'s cache).
+    """
     return zone_prefix(zone) + names.key(names.relative_to(owner, zone))
 
 

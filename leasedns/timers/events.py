@@ -21,7 +21,8 @@ class TimerKind(enum.IntEnum):
     TOMBSTONE_PURGE = 7
 
 
-_KIND_VALUES = frozenset(TimerKind)
+_KIND_BYTE = {kind: bytes((kind,)) for kind in TimerKind}
+_DEADLINE_LIMIT = 1 << (8 * DEADLINE_SIZE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +52,12 @@ def due_key(deadline: int, kind: TimerKind, key: bytes) -> bytes:
     in, so a cursor walk over `due` visits timers in firing order, and every key below
     `(now + 1).to_bytes(8, "big")` is due by `now`.
     """
-    if not 0 <= deadline < 1 << (8 * DEADLINE_SIZE):
+    if not 0 <= deadline < _DEADLINE_LIMIT:
         raise DueKeyError(f"deadline {deadline} does not fit an unsigned 64-bit field")
-    if kind not in _KIND_VALUES:
+    kind_byte = _KIND_BYTE.get(kind)
+    if kind_byte is None:
         raise DueKeyError(f"unknown timer kind {kind!r}")
-    return deadline.to_bytes(DEADLINE_SIZE, "big") + bytes((kind,)) + key
+    return deadline.to_bytes(DEADLINE_SIZE, "big") + kind_byte + key
 
 
 def parse_due_key(raw: bytes | bytearray | memoryview) -> Due:
