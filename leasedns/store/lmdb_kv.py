@@ -27,26 +27,27 @@ class _Txn:
         self._txn = txn
         self._dbs = dbs
 
+    # py-lmdb's arguments passed by position: keywords cost more than the lookup itself
     def get(self, db: bytes, key: bytes) -> bytes | None:
-        return self._txn.get(key, db=self._dbs[db])
+        return self._txn.get(key, None, self._dbs[db])
 
     def scan(self, db: bytes, start: bytes = b"") -> Iterator[tuple[bytes, bytes]]:
-        cur = self._txn.cursor(db=self._dbs[db])
+        cur = self._txn.cursor(self._dbs[db])
         if not cur.set_range(start):
             return
         yield from cur.iternext()
 
     def last(self, db: bytes) -> tuple[bytes, bytes] | None:
-        cur = self._txn.cursor(db=self._dbs[db])
+        cur = self._txn.cursor(self._dbs[db])
         if not cur.last():
             return None
         return cur.key(), cur.value()
 
     def put(self, db: bytes, key: bytes, value: bytes) -> None:
-        self._txn.put(key, value, db=self._dbs[db])
+        self._txn.put(key, value, True, True, False, self._dbs[db])
 
     def delete(self, db: bytes, key: bytes) -> bool:
-        return bool(self._txn.delete(key, db=self._dbs[db]))
+        return bool(self._txn.delete(key, b"", self._dbs[db]))
 
 
 class LmdbKV:
