@@ -88,8 +88,7 @@ class Reader:
 
     def leases_at(self, zone: Name, owner: Name) -> list[tuple[bytes, bytes]]:
         """Lease entries on ``owner`` itself (any type, any kind)."""
-        prefix = schema.owner_prefix(zone, owner) + b"\x00"
-        return [(k, v) for k, v in _prefixed(self.kv, b"leases", prefix)]
+        return _prefixed(self.kv, b"leases", schema.owner_prefix(zone, owner) + b"\x00")
 
     def iter_leases(self, zone: Name | None = None) -> Iterator[tuple[bytes, bytes]]:
         prefix = schema.zone_prefix(zone) if zone is not None else b""
@@ -118,6 +117,9 @@ class Reader:
             yield AuditEvent.from_json(v)
 
 
+_UNREAD = object()  # a memo miss (None is a remembered "no such RRset")
+
+
 class Writer(Reader):
     """Writes inside one transaction: all of it lands, or none of it.
 
@@ -139,10 +141,9 @@ class Writer(Reader):
 
     def get(self, zone: Name, owner: Name, rtype: int) -> RRsetData | None:
         at = (zone, owner, rtype)
-        try:
-            return self._rrsets[at]
-        except KeyError:
-            pass
+        found = self._rrsets.get(at, _UNREAD)
+        if found is not _UNREAD:
+            return found  # type: ignore[return-value]
         types = self._types.get((zone, owner))
         found = types.get(rtype) if types is not None else Reader.get(self, zone, owner, rtype)
         self._rrsets[at] = found
@@ -156,11 +157,11 @@ class Writer(Reader):
 
     def get_meta(self, zone: Name, owner: Name, rtype: int) -> RRsetMeta | None:
         at = (zone, owner, rtype)
-        try:
-            return self._metas[at]
-        except KeyError:
-            found = self._metas[at] = Reader.get_meta(self, zone, owner, rtype)
-            return found
+        meta = self._metas.get(at, _UNREAD)
+        if meta is not _UNREAD:
+            return meta  # type: ignore[return-value]
+        found = self._metas[at] = Reader.get_meta(self, zone, owner, rtype)
+        return found
 
     def put_rrset(
         self,
