@@ -345,11 +345,12 @@ class Guard:
         """Before anything is applied: may this automation add touch ``owner``? ("" = yes)."""
         if self.actor.human:
             return ""
-        meta = self.w.get_meta(zone, owner, rtype)
-        if meta is not None and self.w.get(zone, owner, rtype) is not None:
-            if meta.provenance.is_human or meta.human_touched:
+        types = self.w.types_at(zone, owner)  # one scan; a new name (the usual case) ends here
+        if rtype in types:
+            meta = self.w.get_meta(zone, owner, rtype)
+            if meta is not None and (meta.provenance.is_human or meta.human_touched):
                 return f"{names.to_text(owner)} type {rtype} was made by a human; automation may not overwrite it"
-        for t in self.w.types_at(zone, owner):
+        for t in types:
             m = self.w.get_meta(zone, owner, t)
             if m is None or m.state not in (State.GRACE, State.PROPOSED, State.PINNED):
                 continue
