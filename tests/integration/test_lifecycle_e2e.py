@@ -326,9 +326,12 @@ def test_blast_radius_pauses_the_zone_until_an_admin_resumes(srv: Server) -> Non
 
 
 def test_lifecycle_metrics_by_state_provenance_and_role(srv: Server) -> None:
-    """(The cons.example. tombstone comes from the approve test above: same module, same
-    server, which ``make test`` keeps together with ``--dist loadfile``.)"""
     assert kea_add(srv, "metrics-host.lab.example.", "10.0.9.9", "metrics-client") == "NOERROR"
+    cam = "cam9.cons.example."  # a removal approved here leaves a tombstone of its own
+    assert kea_add(srv, cam, "10.1.0.9", "cam9", zone="cons.example.") == "NOERROR"
+    kea_remove(srv, cam, "10.1.0.9", "cam9", zone="cons.example.")
+    wait(lambda: (r := record(srv, "cons.example", cam)) and r["state"] == "proposed")
+    assert leasedns(srv, "cleanup", "approve", "cam9.cons.example", token=True).returncode == 0
     assert metric(srv, "leasedns_rrsets", zone="lab.example.", provenance="zonefile",
                   role="infrastructure", state="active") >= 1  # fmt: skip
     assert metric(srv, "leasedns_rrsets", zone="lab.example.", provenance="dhcp") >= 1
