@@ -29,7 +29,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
 
 import dns.exception
 import dns.message
@@ -37,7 +36,7 @@ import dns.name
 import dns.rcode
 import dns.tsig
 import dns.update
-from bench_query import free_port, stop  # noqa: E402 - same directory, run as a script
+from bench_query import Server, free_port, stop  # noqa: E402 - same directory, run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out" / "update"
@@ -63,17 +62,6 @@ class BenchError(RuntimeError):
 
 
 # -- servers -------------------------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    name: str
-    proc: subprocess.Popen[bytes]
-    port: int
-    log: IO[bytes]
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
 
 
 def start(

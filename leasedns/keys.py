@@ -437,6 +437,12 @@ class _KeyFileParser:
         return TsigKey(name=name, algorithm=algorithm, secret=secret, role=self.role)
 
 
+def read_bind_keyfile(path: str, role: Role = Role.ADMIN) -> list[TsigKey]:
+    """The keys of a BIND key file on disk; OSError and KeySpecError go to the caller."""
+    with open(path, encoding="utf-8") as f:
+        return parse_bind_keyfile(f.read(), path, role)
+
+
 def parse_bind_keyfile(
     text: str, filename: str = "<keyfile>", role: Role = Role.ADMIN
 ) -> list[TsigKey]:

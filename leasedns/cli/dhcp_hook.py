@@ -164,8 +164,7 @@ def apply_settings(cfg: HookConfig, settings: Mapping[str, Any], source: str) ->
 def read_key_file(path: str) -> TsigKey:
     """The first key of a BIND key file (``tsig-keygen``, ``leasedns keygen``)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            found = keys.parse_bind_keyfile(f.read(), path)
+        found = keys.read_bind_keyfile(path)
     except OSError as e:
         raise HookConfigError(f"cannot read key file {path}: {e.strerror or e}") from None
     except keys.KeySpecError as e:

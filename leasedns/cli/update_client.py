@@ -178,8 +178,7 @@ def parse_arguments(argv: list[str]) -> ClientOptions:
 def read_key_file(path: str) -> TsigKey:
     """The first key of a BIND key file (``tsig-keygen``, ``ddns-confgen``, session.key)."""
     try:
-        with open(path, encoding="utf-8") as f:
-            found = keys.parse_bind_keyfile(f.read(), path)
+        found = keys.read_bind_keyfile(path)
     except OSError as e:
         raise UpdateAbortedError(f"could not read key from {path}: {_reason(e)}") from None
     except keys.KeySpecError as e:

@@ -28,8 +28,7 @@ def build_keyring(cfg: Config) -> keys.Keyring:
             if "spec" in k:
                 out.append(keys.parse_key_spec(k["spec"]))
             elif "file" in k:
-                with open(k["file"], encoding="utf-8") as f:
-                    found = keys.parse_bind_keyfile(f.read(), k["file"])
+                found = keys.read_bind_keyfile(k["file"])
                 role = keys.parse_role(k.get("role", "admin"))
                 out += [keys.TsigKey(x.name, x.algorithm, x.secret, role) for x in found]
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -10,9 +11,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import dns.message
 import pytest
@@ -43,6 +45,35 @@ def have_ipv6() -> bool:
         return True
     except OSError:
         return False
+
+
+def poll(cond: Callable[[], bool], what: str, show: Callable[[], str] = lambda: "",
+         timeout: float = 15.0) -> None:  # fmt: skip
+    """Until ``cond()`` holds; on timeout the assertion shows the tail of ``show()``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}\n{show()[-4000:]}")
+
+
+def rrsets(server: Server, zone: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """``leasedns zone show --json`` by (name, type): what the lifecycle knows of each RRset."""
+    p = server.cli("zone", "show", zone, "--data-dir", str(server.data_dir), "--json")
+    assert p.returncode == 0, p.stderr
+    return {(r["name"], r["type"]): r for r in json.loads(p.stdout)}
+
+
+def stop_process(proc: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM) -> None:
+    """Signal a peer or server process, and kill it if it has not gone within 10 s."""
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @dataclass
@@ -87,13 +118,7 @@ class Server:
         raise RuntimeError(f"server not ready:\n{self.log.read_text()}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, sig)
         self.proc = None
 
     def kill(self) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 import dns.name
 import dns.rdatatype
 import pytest
-from serverkit import ROOT, ZONES, Server, ask, need
+from serverkit import ROOT, ZONES, Server, ask, need, poll, rrsets
 
 pytestmark = pytest.mark.interop
 
@@ -48,16 +48,6 @@ def client_id_dhcid(mac: str, fqdn: str) -> str:
     assert wire is not None
     digest = hashlib.sha256(bytes.fromhex("01" + mac.replace(":", "")) + wire).digest()
     return (b"\x00\x01\x01" + digest).hex()
-
-
-def poll(cond: Callable[[], bool], what: str, show: Callable[[], str] = lambda: "",
-         timeout: float = 15.0) -> None:  # fmt: skip
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}\n{show()[-4000:]}")
 
 
 def run(*cmd: str) -> None:
@@ -100,12 +90,6 @@ def answer(server: Server, name: str, rdtype: str) -> tuple[set[str], int | None
 def dhcid_served(server: Server, name: str) -> set[str]:
     r = ask(server, name, "DHCID")
     return {rd.to_wire().hex() for rrset in r.answer for rd in rrset}
-
-
-def rrsets(server: Server, zone: str) -> dict[tuple[str, str], dict[str, Any]]:
-    p = server.cli("zone", "show", zone, "--data-dir", str(server.data_dir), "--json")
-    assert p.returncode == 0, p.stderr
-    return {(r["name"], r["type"]): r for r in json.loads(p.stdout)}
 
 
 def audit_updates(server: Server, since: float) -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ import dns.message
 import dns.name
 import dns.rdatatype
 import pytest
-from serverkit import ZONES, Server, ask, free_port, need
+from serverkit import ZONES, Server, ask, free_port, need, poll, rrsets, stop_process
 
 pytestmark = pytest.mark.interop
 
@@ -197,13 +197,7 @@ class D2:
         poll(lambda: "DHCP_DDNS_STARTED" in self.text(), "D2 to start", self.text)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
     def text(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -229,16 +223,6 @@ class D2:
         return self.text()[len(before) :]
 
 
-def poll(cond: Callable[[], bool], what: str, show: Callable[[], str] = lambda: "",
-         timeout: float = 15.0) -> None:  # fmt: skip
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}\n{show()[-4000:]}")
-
-
 # --- looking at leasedns ----------------------------------------------------------------------
 
 
@@ -259,12 +243,6 @@ def served(server: Server, name: str, rdtype: str) -> set[str]:
 def dhcid_served(server: Server, name: str) -> set[str]:
     r = ask(server, name, "DHCID")
     return {rd.to_wire().hex().upper() for rrset in r.answer for rd in rrset}
-
-
-def rrsets(server: Server, zone: str) -> dict[tuple[str, str], dict[str, Any]]:
-    p = server.cli("zone", "show", zone, "--data-dir", str(server.data_dir), "--json")
-    assert p.returncode == 0, p.stderr
-    return {(r["name"], r["type"]): r for r in json.loads(p.stdout)}
 
 
 def audit(server: Server, since: float = 0.0) -> list[dict[str, Any]]:

@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from serverkit import ZONES, Server, env_without_proxies, free_port, make_server, need
+from serverkit import (
+    ZONES,
+    Server,
+    env_without_proxies,
+    free_port,
+    make_server,
+    need,
+    stop_process,
+)
 
 pytestmark = pytest.mark.interop
 
@@ -116,13 +124,7 @@ remote-control:
         self.proc = subprocess.Popen(cmd, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.proc = None
 
     def logs(self) -> str:
