@@ -263,28 +263,28 @@ def exchange_udp(
     wire: bytes, server: Endpoint, source: Endpoint | None, timeout: float, tries: int
 ) -> bytes:
     """Send over UDP, resending after ``timeout`` seconds, until a reply with our ID arrives
-    from the server."""
+    from the server.
+
+    The socket is connected, as nsupdate's is: the kernel drops datagrams from anyone but
+    the server, and an ICMP port unreachable ends the exchange at once with
+    ``ConnectionRefusedError`` ("connection refused") instead of a timeout.
+    """
     peer = ipaddress.ip_address(server.address)
     family = socket.AF_INET6 if peer.version == 6 else socket.AF_INET
     with socket.socket(family, socket.SOCK_DGRAM) as sock:
         if source is not None:
             sock.bind((source.address, source.port))
+        sock.connect((server.address, server.port))
         for _ in range(max(1, tries)):
-            sock.sendto(wire, (server.address, server.port))
+            sock.send(wire)
             deadline = time.monotonic() + timeout
             while (remaining := deadline - time.monotonic()) > 0:
                 sock.settimeout(remaining)
                 try:
-                    data, sender = sock.recvfrom(65535)
+                    data = sock.recv(65535)
                 except TimeoutError:
                     break
-                if (
-                    ipaddress.ip_address(sender[0]) == peer
-                    and sender[1] == server.port
-                    and len(data) >= 12
-                    and data[:2] == wire[:2]
-                    and data[2] & 0x80
-                ):
+                if len(data) >= 12 and data[:2] == wire[:2] and data[2] & 0x80:
                     return data
     raise TimeoutError("timed out")
 

@@ -465,6 +465,18 @@ def test_server_that_does_not_answer_is_a_communication_failure() -> None:
     assert result.err == f"; Communication with 127.0.0.1#{port} failed: timed out\n"
 
 
+def test_closed_port_is_connection_refused_at_once_as_in_nsupdate() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again when this block ends
+    result = run(
+        f"server 127.0.0.1 {port}\nzone example.com\nadd h.example.com 60 A 192.0.2.1\nsend\n",
+        ["-u", "30", "-r", "3"],  # a timeout would take two minutes
+    )
+    assert result.status == 2
+    assert result.err == f"; Communication with 127.0.0.1#{port} failed: connection refused\n"
+
+
 def test_syntax_error_stops_with_status_1_and_names_the_line() -> None:
     with FakeServer() as server:
         result = run(
