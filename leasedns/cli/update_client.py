@@ -32,6 +32,7 @@ import dns.tsig
 import leasedns
 from leasedns import keys
 from leasedns.cli import nsupdate_lang as lang
+from leasedns.cli.message_text import message_text
 from leasedns.keys import TsigKey
 from leasedns.wire import names
 from leasedns.wire.names import Name
@@ -421,13 +422,12 @@ class UpdateClient:
 
     def _show(self) -> None:
         message = lang.build_update_message(self.pending, self.zone, self.parser.zone_class())
-        self._print_message(self.out, "Outgoing update query:", message)
+        self._print_message(self.out, "Outgoing update query:", message, rendered=False)
 
-    def _print_message(self, stream: TextIO, title: str, message: dns.message.Message) -> None:
-        stream.write(f"{title}\n{message.to_text()}\n")
-        lease = lang.update_lease_of(message)
-        if lease is not None:
-            stream.write(f"{lease.to_text()}\n")
+    def _print_message(
+        self, stream: TextIO, title: str, message: dns.message.Message, *, rendered: bool = True
+    ) -> None:
+        stream.write(f"{title}\n{message_text(message, rendered=rendered)}")
 
     def _resolve(self, host: str, port: int) -> Endpoint:
         try:

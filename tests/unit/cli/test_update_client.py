@@ -236,9 +236,9 @@ def test_deferred_delete_and_lease_are_sent_and_answer_shows_the_granted_lease()
     sent = update.message
     assert sent.zone[0].name == dns.name.from_text("example.com.")
     assert lang.update_lease_of(sent) == lang.UpdateLease(3600, 604800)
-    assert result.out.startswith("Answer:\n")
-    assert "opcode UPDATE" in result.out and "rcode NOERROR" in result.out
-    assert "; UPDATE-LEASE: 7200 KEY-LEASE: 86400" in result.out
+    assert result.out.startswith("Answer:\n;; ->>HEADER<<- opcode: UPDATE, status: NOERROR, id: ")
+    assert "\n;; OPT PSEUDOSECTION:\n; EDNS: version: 0, flags:; udp: " in result.out
+    assert "\n; UPDATE-LEASE: 7200 KEY-LEASE: 86400\n" in result.out
 
 
 def test_lease_applies_to_the_next_update_only() -> None:
@@ -264,7 +264,7 @@ def test_failed_update_exits_2_and_later_commands_still_run() -> None:
         )
     assert result.status == 2
     assert result.err == "update failed: NXRRSET\nupdate failed: NXRRSET\n"
-    assert "rcode NXRRSET" in result.out
+    assert "status: NXRRSET" in result.out
     assert len(server.updates) == 2
 
 
@@ -277,7 +277,7 @@ def test_truncated_udp_reply_is_retried_over_tcp() -> None:
     assert (result.status, result.err) == (0, "")
     assert [r.transport for r in server.updates] == ["udp", "tcp"]
     assert server.updates[0].wire == server.updates[1].wire
-    assert "flags QR" in result.out and "TC" not in result.out
+    assert "\n;; flags: qr; ZONE: 1," in result.out
 
 
 def test_v_flag_sends_over_tcp() -> None:
@@ -311,7 +311,7 @@ def test_tsig_signed_update_with_verified_reply() -> None:
     [update] = server.updates
     verified = dns.message.from_wire(update.wire, keyring=lang.dnspython_key(KEY))
     assert verified.had_tsig and verified.keyname == dns.name.from_text("ddns-key.example.com.")
-    assert "ANY TSIG hmac-sha256." in result.out
+    assert "\t0\tANY\tTSIG\thmac-sha256. " in result.out
 
 
 def test_key_command_signs_the_update() -> None:
@@ -336,7 +336,7 @@ def test_update_signed_with_the_wrong_secret_fails_with_badsig() -> None:
     assert result.err == (
         "; TSIG error with server: tsig indicates error\nupdate failed: NOTAUTH(BADSIG)\n"
     )
-    assert "rcode NOTAUTH" in result.out
+    assert "status: NOTAUTH" in result.out and " BADSIG 0 \n" in result.out
 
 
 def test_unsigned_reply_to_a_signed_update_is_an_error() -> None:
@@ -420,10 +420,10 @@ def test_debug_shows_outgoing_update_and_reply() -> None:
         )
     assert result.status == 2
     assert f"Sending update to 127.0.0.1#{server.port}\n" in result.err
-    assert "\nReply from update query:\n" in result.err and "rcode REFUSED" in result.err
+    assert "\nReply from update query:\n" in result.err and "status: REFUSED" in result.err
     assert "update failed" not in result.err
     assert result.out.startswith("Outgoing update query:\n")
-    assert "h.example.com. 4294967295 ANY ANY" in result.out
+    assert "\nh.example.com.\t\t4294967295 ANY\tANY\t\n" in result.out
 
 
 def test_local_sets_the_source_port() -> None:
@@ -505,9 +505,9 @@ def test_show_prints_the_pending_update_without_sending() -> None:
     result = run("zone example.com\nlease 60\nupdate delete h.example.com 30 A 192.0.2.1\nshow\n")
     assert result.status == 0
     assert result.out.startswith("Outgoing update query:\n")
-    assert ";ZONE\nexample.com. IN SOA\n" in result.out
-    assert "h.example.com. 30 NONE A 192.0.2.1" in result.out
-    assert result.out.endswith("; UPDATE-LEASE: 60\n")
+    assert ";; ZONE SECTION:\n;example.com.\t\t\tIN\tSOA\n" in result.out
+    assert "\nh.example.com.\t\t30\tNONE\tA\t192.0.2.1\n" in result.out
+    assert "\n; UPDATE-LEASE: 60\n" in result.out
 
 
 def test_script_file_argument(tmp_path: Path) -> None:
@@ -718,3 +718,35 @@ def test_same_script_builds_the_same_update_as_bind_nsupdate() -> None:
     assert [r[3] for r in raw_update_records(ours_update.wire)] == [
         r[3] for r in raw_update_records(bind_update.wire)
     ]
+
+
+@pytest.mark.interop
+@pytest.mark.skipif(shutil.which("nsupdate") is None, reason="bind9-dnsutils not installed")
+def test_show_and_answer_print_exactly_what_bind_nsupdate_prints() -> None:
+    body = (
+        "zone example.com\n"
+        "prereq yxrrset www.example.com A\n"
+        "prereq yxdomain www.example.com\n"
+        "prereq yxrrset www.example.com A 192.0.2.99\n"
+        "update add a-rather-long-host-name-01.example.com 86400 IN MX 10 mail.example.com\n"
+        "update add m.example.com 300 A 192.0.2.1\n"
+        "update add m.example.com 300 A 192.0.2.2\n"
+        "update delete z.example.com\n"
+        'update add t.example.com 300 TXT "a b" c\n'
+        "update add s.example.com 300 TYPE65000 \\# 2 abcd\n"
+        "show\nsend\nanswer\n"
+    )
+    with FakeServer(rcode=dns.rcode.NXRRSET) as server:
+        ours = run(f"server 127.0.0.1 {server.port}\n{body}")
+        bind = subprocess.run(
+            ["nsupdate"],
+            input=f"server 127.0.0.1 {server.port}\n{body}",
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert (ours.status, bind.returncode) == (2, 2), bind.stderr
+    ids = [u.message.id for u in server.updates]
+    assert ";; PREREQUISITE SECTION:\nwww.example.com.\t0\tANY\tA\t\n" in ours.out
+    assert ours.out == bind.stdout.replace(f"id: {ids[1]:6d}", f"id: {ids[0]:6d}")
+    assert ours.err == bind.stderr == "update failed: NXRRSET\n"
