@@ -686,6 +686,14 @@ def comparable(wire: bytes) -> list[tuple[str, str, int, int, int, list[str]]]:
     return rows
 
 
+def run_both(server: FakeServer, body: str) -> tuple[Run, subprocess.CompletedProcess[str]]:
+    """The script through our client, then through BIND's nsupdate, both to ``server``."""
+    script = f"server 127.0.0.1 {server.port}\n{body}"
+    ours = run(script)
+    bind = subprocess.run(["nsupdate"], input=script, capture_output=True, text=True, timeout=30)
+    return ours, bind
+
+
 @pytest.mark.interop
 @pytest.mark.skipif(shutil.which("nsupdate") is None, reason="bind9-dnsutils not installed")
 def test_same_script_builds_the_same_update_as_bind_nsupdate() -> None:
@@ -704,14 +712,7 @@ def test_same_script_builds_the_same_update_as_bind_nsupdate() -> None:
         "send\n"
     )
     with FakeServer() as server:
-        ours = run(f"server 127.0.0.1 {server.port}\n{body}")
-        bind = subprocess.run(
-            ["nsupdate"],
-            input=f"server 127.0.0.1 {server.port}\n{body}",
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        ours, bind = run_both(server, body)
     assert (ours.status, bind.returncode) == (0, 0), bind.stderr
     ours_update, bind_update = server.updates
     assert comparable(ours_update.wire) == comparable(bind_update.wire)
@@ -737,14 +738,7 @@ def test_show_and_answer_print_exactly_what_bind_nsupdate_prints() -> None:
         "show\nsend\nanswer\n"
     )
     with FakeServer(rcode=dns.rcode.NXRRSET) as server:
-        ours = run(f"server 127.0.0.1 {server.port}\n{body}")
-        bind = subprocess.run(
-            ["nsupdate"],
-            input=f"server 127.0.0.1 {server.port}\n{body}",
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        ours, bind = run_both(server, body)
     assert (ours.status, bind.returncode) == (2, 2), bind.stderr
     ids = [u.message.id for u in server.updates]
     assert ";; PREREQUISITE SECTION:\nwww.example.com.\t0\tANY\tA\t\n" in ours.out
