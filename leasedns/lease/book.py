@@ -77,9 +77,14 @@ class LeaseBook:
         self.w.delete_lease(key)
 
     def _unschedule(self, entry: LeaseEntry, key: bytes) -> None:
-        for deadline, kind in timers_of(entry):
-            if (deadline, kind, key) not in self._fired:
-                self.w.delete_due(due_key(deadline, kind, key))
-                self.wheel_ops.append(("cancel", 0, kind, key))
-        if not entry.next_step:
+        # timers_of(entry), spelled out: every deadline a tick carries out comes here
+        self._drop(entry.started + entry.seconds, deadline_timer(entry), key)
+        if entry.next_step:
+            self._drop(entry.next_step, _HALF_LIFE_TIMER, key)
+        else:
             self.wheel_ops.append(("cancel", 0, _HALF_LIFE_TIMER, key))
+
+    def _drop(self, deadline: int, kind: TimerKind, key: bytes) -> None:
+        if (deadline, kind, key) not in self._fired:
+            self.w.delete_due(due_key(deadline, kind, key))
+            self.wheel_ops.append(("cancel", 0, kind, key))

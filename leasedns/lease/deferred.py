@@ -133,7 +133,7 @@ def carry_out(
     """Execute a due deadline or half-life step for ``e`` as the lifecycle policy decides."""
     d = decide(event, e, profile)
     owner = e.owner_name
-    if d.effect == _REDUCE_TTL:
+    if d.effect is _REDUCE_TTL:  # members are singletons: no str comparison
         types = z.types_at(owner)
         covered = list(types) if e.scope == Scope.NAME else [e.rtype]
         highest = 0
@@ -148,9 +148,9 @@ def carry_out(
         nxt = step_after(e.started, e.seconds, e.next_step) if highest > TTL_FLOOR else 0
         book.put(e.with_(next_step=nxt if nxt and nxt < e.deadline else 0))
         return d
-    if d.effect == _DELETE:
+    if d.effect is _DELETE:
         rdata = bytes.fromhex(e.rdata)
-        if e.scope == _ONE_RR:
+        if e.scope is _ONE_RR:
             rr = UpdateRR(owner, e.rtype, C_NONE, 0, rdata)
         else:
             rr = UpdateRR(owner, e.rtype, C_ANY, 0, b"")

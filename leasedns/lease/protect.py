@@ -35,7 +35,9 @@ def is_reverse(owner: Name) -> bool:
     return owner[-2:] in _REVERSE
 
 
-_DELETE = Effect.DELETE  # bound once: Python 3.11 looks Enum members up via EnumType.__getattr__
+# bound once: Python 3.11 looks Enum members up via EnumType.__getattr__
+_DELETE = Effect.DELETE
+_HUMAN_DELETE, _AUTOMATION_DELETE = Input.HUMAN_DELETE, Input.AUTOMATION_DELETE
 MIN_GRACE = 3600  # "default: the lease length, at least 1 h"
 
 
@@ -209,29 +211,23 @@ class Guard:
         meta: RRsetMeta,
         cur: tuple[int, tuple[bytes, ...]] | None = None,
     ) -> Mode:
+        if meta.provenance.is_human or meta.human_touched:
+            return mode_for("balanced", True, False)
         cur = cur or self.w.get(zone, owner, rtype)
         rdatas = cur[1] if cur else ()
-        human = meta.provenance.is_human or bool(meta.human_touched)
-        if human:
-            return mode_for("balanced", True, False)
         roles = self._roles.get(zone)
         if roles is None:
             roles = self._roles[zone] = self.roles_for(
                 zone
             )  # once per batch: data moves only at its end
-        infra = bool(roles.reasons(owner, rtype, rdatas, meta))
-        s = self.settings(zone)
+        infra = roles.is_infrastructure(owner, rtype, rdatas, meta)
+        s = self._settings.get(zone) or self.settings(zone)  # a dict hit, no call, per removal
         if not s.overrides:
-            return mode_for(s.profile, human, infra, s.keep_on_expiry)
+            return mode_for(s.profile, False, infra, s.keep_on_expiry)
         addresses = [a for a in (address_text(rtype, rd) for rd in rdatas) if a]
         return mode_for(
-            s.profile_of(names.to_text(owner), addresses), human, infra, s.keep_on_expiry
+            s.profile_of(names.to_text(owner), addresses), False, infra, s.keep_on_expiry
         )
-
-    def _input(self) -> Input:
-        if self.actor.human:
-            return Input.HUMAN_DELETE
-        return self.cause or Input.AUTOMATION_DELETE
 
     def remove(
         self, zone: Name, owner: Name, rtype: int, cur: tuple[int, tuple[bytes, ...]] | None = None
@@ -239,10 +235,12 @@ class Guard:
         """Called instead of deleting an RRset outright; returns why it was kept ("" = gone)."""
         meta = self.w.get_meta(zone, owner, rtype) or RRsetMeta()
         cur = cur or self.w.get(zone, owner, rtype)
-        event = self._input()
+        human = self.actor.human
+        # an admin's removal, the timer's for an automation deadline, or automation's own
+        event = _HUMAN_DELETE if human else self.cause or _AUTOMATION_DELETE
         effect, nxt = transition(self.mode(zone, owner, rtype, meta, cur), meta.state, event)
-        if effect == _DELETE:  # the common case first (a timer tick asks once per deadline)
-            if not self.actor.human and not self._blast_ok(zone):
+        if effect is _DELETE:  # the common case first (a timer tick asks once per deadline)
+            if not human and not self._blast_ok(zone):
                 what = f"{names.to_text(owner)} type {rtype}"
                 self.notes.append(f"{what}: kept, automatic removal is paused for this zone")
                 return "paused"

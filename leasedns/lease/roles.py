@@ -72,6 +72,27 @@ class RoleIndex:
                             idx.human_addresses.setdefault(a, names.to_text(owner))
         return idx
 
+    def is_infrastructure(
+        self, owner: Name, rtype: int, rdatas: tuple[bytes, ...], meta: RRsetMeta | None
+    ) -> bool:
+        """``bool(reasons(...))`` without writing the sentences: asked before every removal.
+
+        The usual answers (not a target, not pinned, no address in a human record) need
+        no text; configured networks and name patterns take the sentence-writing path.
+        """
+        if self.targets.get(owner) or (meta is not None and meta.state == _PINNED):
+            return True
+        if self.settings.networks or self.settings.name_patterns:
+            return bool(self.reasons(owner, rtype, rdatas, meta))
+        human = self.human_addresses
+        if human and (rtype == T_A or rtype == T_AAAA):
+            for rd in rdatas:
+                a = address_text(rtype, rd)
+                other = human.get(a) if a is not None else None
+                if other is not None and other != names.to_text(owner):
+                    return True
+        return False
+
     def reasons(
         self, owner: Name, rtype: int, rdatas: tuple[bytes, ...], meta: RRsetMeta | None
     ) -> list[str]:

@@ -32,10 +32,12 @@ class _Txn:
         return self._txn.get(key, None, self._dbs[db])
 
     def scan(self, db: bytes, start: bytes = b"") -> Iterator[tuple[bytes, bytes]]:
+        # the cursor's own iterator, not a generator around it: most scans stop at once
+        # (a name's leases, its types), and the wrapper was most of their cost
         cur = self._txn.cursor(self._dbs[db])
         if not cur.set_range(start):
-            return
-        yield from cur.iternext()
+            return iter(())
+        return cur.iternext()  # type: ignore[no-any-return]
 
     def last(self, db: bytes) -> tuple[bytes, bytes] | None:
         cur = self._txn.cursor(self._dbs[db])
@@ -47,7 +49,7 @@ class _Txn:
         self._txn.put(key, value, True, True, False, self._dbs[db])
 
     def delete(self, db: bytes, key: bytes) -> bool:
-        return bool(self._txn.delete(key, b"", self._dbs[db]))
+        return self._txn.delete(key, b"", self._dbs[db])  # type: ignore[no-any-return]  # a bool
 
 
 class LmdbKV:

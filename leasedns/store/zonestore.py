@@ -189,8 +189,9 @@ class Writer(Reader):
 
     def delete_rrset(self, zone: Name, owner: Name, rtype: int) -> bool:
         k = schema.rrset_key(zone, owner, rtype)
-        self._rrsets[(zone, owner, rtype)] = None
-        self._metas[(zone, owner, rtype)] = None
+        at = (zone, owner, rtype)
+        self._rrsets[at] = None
+        self._metas[at] = None
         types = self._types.get((zone, owner))
         if types is not None:
             types.pop(rtype, None)

@@ -120,7 +120,7 @@ class TimerEngine:
         return self.wheel.next_deadline()
 
     def tick(self, now: int) -> TickResult:
-        due = self.wheel.advance(now)
+        due = self.wheel.take_due(now)  # (deadline, kind, key) tuples: no Due object per timer
         res = TickResult(fired=len(due))
         if not due:
             return res
@@ -134,7 +134,9 @@ class TimerEngine:
             if gc_was_on:
                 gc.enable()
 
-    def _tick(self, due: list[Due], now: int, res: TickResult) -> TickResult:
+    def _tick(
+        self, due: list[tuple[int, TimerKind, bytes]], now: int, res: TickResult
+    ) -> TickResult:
         self.stats.ticks += 1
         with self.store.writer() as w:
             book = LeaseBook(w)
@@ -142,12 +144,12 @@ class TimerEngine:
                           self.blast, now)  # fmt: skip
             zones: dict[Name, ZoneTxn] = {}
             meta_for = _timer_meta(now)
-            for d in due:
-                book.fire(d.deadline, d.kind, d.key)
-                if d.kind == _GRACE_END_TIMER:
-                    self._grace_end(w, guard, zones, d)
+            for deadline, kind, key in due:
+                book.fire(deadline, kind, key)
+                if kind is _GRACE_END_TIMER:
+                    self._grace_end(w, guard, zones, Due(deadline, kind, key))
                 else:
-                    self._lease_due(w, book, guard, zones, d, now, meta_for)
+                    self._lease_due(w, book, guard, zones, deadline, kind, key, now, meta_for)
             res.changes = finish_zones(
                 w, zones, now, "timer", "lease deadline, TTL half-life or grace end",
                 self.serial_policy, self.journal_depth, self.journal_max_bytes,
@@ -185,16 +187,16 @@ class TimerEngine:
                                    "identity": meta.identity}))  # fmt: skip
 
     def _lease_due(
-        self, w: Writer, book: LeaseBook, guard: Guard, zones: dict[Name, ZoneTxn], d: Due,
-        now: int, meta_for: MetaFor,
+        self, w: Writer, book: LeaseBook, guard: Guard, zones: dict[Name, ZoneTxn], due_at: int,
+        kind: TimerKind, key: bytes, now: int, meta_for: MetaFor,
     ) -> None:  # fmt: skip
-        raw = w.get_lease(d.key)
+        raw = w.get_lease(key)
         if raw is None:
             self.stats.stale += 1
             return
         e = LeaseEntry.from_json(raw)
-        half_life, deadline = d.kind == _HALF_LIFE_TIMER, e.deadline
-        if not (e.next_step == d.deadline if half_life else d.deadline >= deadline):
+        half_life, deadline = kind is _HALF_LIFE_TIMER, e.deadline
+        if not (e.next_step == due_at if half_life else due_at >= deadline):
             # left over from a replaced entry (a later deadline: a retry after a blast-radius pause)
             self.stats.stale += 1
             return
@@ -204,17 +206,17 @@ class TimerEngine:
         guard.actor = self._actors.get((e.issuer, e.role)) or self._actor(e.issuer, e.role)
         guard.cause = _HUMAN_DELETE if e.role == "admin" else _LEASE_END
         guard.lease_seconds = e.seconds
-        decision = carry_out(z, book, e, event, guard.settings(zone).profile, meta_for, d.key)
+        decision = carry_out(z, book, e, event, guard.settings(zone).profile, meta_for, key)
         guard.actor = _TIMER
         guard.cause = None
         if decision.code == "paused":
-            guard.retry_later(d.kind, d.deadline, d.key)
+            guard.retry_later(kind, due_at, key)
         self._count(e, decision.effect)
         if not half_life:  # by position: one event per deadline, keywords cost twice as much
             w.audit(AuditEvent(
                 float(now), _AUDIT_KIND[e.kind], e.zone, e.issuer, e.role, "",  # time ... client
-                str(decision.effect), decision.text,  # outcome, reason
-                {"owner": e.owner, "type": e.rtype, "scope": str(e.scope), "rdata": e.rdata,
+                decision.effect, decision.text,  # outcome (a StrEnum: stored as its text), reason
+                {"owner": e.owner, "type": e.rtype, "scope": e.scope, "rdata": e.rdata,
                  "set_at": e.started, "lease": e.seconds, "deadline": deadline,
                  "code": decision.code},
             ))  # fmt: skip

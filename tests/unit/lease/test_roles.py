@@ -49,3 +49,39 @@ def test_reasons_from_networks_human_addresses_patterns_and_pins() -> None:
 def test_an_address_in_its_own_human_record_is_no_reason() -> None:
     idx = RoleIndex(human_addresses={"10.0.0.5": "h1.lab.example."})
     assert idx.reasons(OWNER, 1, (bytes((10, 0, 0, 5)),), RRsetMeta()) == []
+
+
+_A_RDATAS = st.lists(
+    st.sampled_from([bytes((10, 0, 0, 5)), bytes((10, 1, 0, 5)), b"\x0a\x00\x00", b""]),
+    max_size=3,
+).map(tuple)
+
+
+@given(
+    owner=st.sampled_from([OWNER, names.from_text("printer.lab.example."), names.from_text("x.")]),
+    rtype=st.sampled_from([1, 28, 12]),
+    rdatas=_A_RDATAS | st.just((bytes(15) + b"\x05",)),
+    state=st.sampled_from(State),
+    networks=st.sampled_from([[], ["10.0.0.0/24"], ["fd00::/8", "bad"]]),
+    patterns=st.sampled_from([[], ["h*.lab.example."]]),
+    target=st.booleans(),
+    human=st.sampled_from([{}, {"10.0.0.5": "printer.lab.example."}, {"::5": "h1.lab.example."}]),
+)
+def test_is_infrastructure_answers_as_the_reasons_do(
+    owner: names.Name,
+    rtype: int,
+    rdatas: tuple[bytes, ...],
+    state: State,
+    networks: list[str],
+    patterns: list[str],
+    target: bool,
+    human: dict[str, str],
+) -> None:
+    idx = RoleIndex(
+        targets={OWNER: ["target of CNAME www.lab.example."]} if target else {},
+        human_addresses=human,
+        settings=InfraSettings(networks=networks, name_patterns=patterns),
+    )
+    for meta in (RRsetMeta(state=state), None):
+        want = bool(idx.reasons(owner, rtype, rdatas, meta))
+        assert idx.is_infrastructure(owner, rtype, rdatas, meta) is want

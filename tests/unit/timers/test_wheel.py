@@ -43,6 +43,20 @@ def test_timer_fires_at_its_deadline_and_not_before() -> None:
     assert wheel.next_deadline() is None
 
 
+def test_take_due_fires_what_advance_would_as_plain_tuples() -> None:
+    a, b = TimerWheel(T0), TimerWheel(T0)
+    for wheel in (a, b):
+        wheel.schedule(T0 + 5, GRACE, b"y")
+        for i in range(40):  # a deadline shared by many timers
+            wheel.schedule(T0 + 5, LEASE, b"h%02d" % i)
+        wheel.schedule(T0 + 3, LEASE, b"x")
+        wheel.schedule(T0 + 9, LEASE, b"later")
+    taken = b.take_due(T0 + 5)
+    assert taken == fired(a, T0 + 5)
+    assert all(type(t) is tuple for t in taken)
+    assert len(a) == len(b) == 1 and a.next_deadline() == b.next_deadline() == T0 + 9
+
+
 def test_due_carries_a_timer_kind_member() -> None:
     wheel = TimerWheel(T0)
     wheel.schedule(T0 + 1, TimerKind.NOTIFY_RETRY, b"zone")
