@@ -8,6 +8,7 @@ metric families when Prometheus scrapes, so counting costs nothing per query.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoMetricFamily
@@ -36,9 +37,73 @@ def rcode_label(r: int) -> str:
     return _RCODES.get(r, str(r))
 
 
+@dataclass
+class _ZoneFigures:
+    serial: int
+    rrsets: int
+    kinds: dict[tuple[str, str, str], int]  # (state, provenance, role) -> RRsets
+    paused: bool
+    tombstones: int
+
+
+@dataclass
+class _StoreFigures:
+    """Everything the metrics learn by walking the store."""
+
+    zones: dict[str, _ZoneFigures]
+    leases: dict[str, int]
+
+
+def _walk_store(core: ServerCore) -> _StoreFigures:
+    from leasedns.store.records import RRsetMeta
+    from leasedns.zone.inventory import lease_counts
+
+    lc = core.lifecycle
+    zones: dict[str, _ZoneFigures] = {}
+    with core.store.reader() as r:
+        for origin, st in r.zones():
+            if origin not in core.zones:
+                continue
+            roles = lc.roles_for(origin) if lc is not None else None  # type: ignore[attr-defined]
+            metas = {(o, t): m for o, t, m in r.iter_meta(origin)}
+            kinds: dict[tuple[str, str, str], int] = {}
+            rrsets = 0
+            for owner, rtype, _ttl, rdatas in r.iter_zone(origin):
+                rrsets += 1
+                meta = metas.get((owner, rtype)) or RRsetMeta()
+                infra = roles is not None and bool(roles.reasons(owner, rtype, rdatas, meta))
+                k = (str(meta.state), str(meta.provenance), "infrastructure" if infra else "host")
+                kinds[k] = kinds.get(k, 0) + 1
+            tombstones = sum(1 for _ in r.iter_tombstones(origin))
+            zones[names.to_text(origin)] = _ZoneFigures(
+                st.serial, rrsets, kinds, bool(st.paused), tombstones
+            )
+        leases = lease_counts(r)
+    return _StoreFigures(zones, leases)
+
+
 class LeasednsCollector(Collector):
+    """Turns counters into metric families at scrape time.
+
+    The gauges that need a walk over the store (RRsets by state, tombstones, leases) are
+    kept until the store changes: LMDB's last committed transaction id says when. A
+    scrape of a quiet server then costs nothing, and a large zone is walked at most once
+    per change, not once per scrape (the walk costs tens of microseconds per RRset).
+    """
+
     def __init__(self, core: ServerCore) -> None:
         self.core = core
+        self._figures: tuple[object, _StoreFigures] | None = None
+
+    def store_figures(self) -> _StoreFigures:
+        core = self.core
+        key = (core.store.generation(), core.zones.origins, id(core.lifecycle))
+        cached = self._figures
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        figures = _walk_store(core)
+        self._figures = (key, figures)
+        return figures
 
     def collect(self) -> Iterator[object]:  # type: ignore[override]
         core = self.core
@@ -76,20 +141,17 @@ class LeasednsCollector(Collector):
         yield CounterMetricFamily(
             f"{NS}_zone_load_errors", "Zone files that failed to load", value=core.zone_load_errors
         )
+        figures = self.store_figures()
         serial = GaugeMetricFamily(f"{NS}_zone_serial", "Current SOA serial", labels=["zone"])
         records = GaugeMetricFamily(f"{NS}_zone_rrsets", "RRsets in the zone", labels=["zone"])
-        with core.store.reader() as r:
-            for origin, st in r.zones():
-                if origin not in core.zones:
-                    continue
-                z = names.to_text(origin)
-                serial.add_metric([z], st.serial)
-                records.add_metric([z], sum(1 for _ in r.iter_zone(origin)))
+        for z, zf in figures.zones.items():
+            serial.add_metric([z], zf.serial)
+            records.add_metric([z], zf.rrsets)
         yield serial
         yield records
-        yield from _lease_metrics(core)
+        yield from _lease_metrics(core, figures)
         yield from _update_metrics(core)
-        yield from _lifecycle_metrics(core)
+        yield from _lifecycle_metrics(core, figures)
         info = InfoMetricFamily(f"{NS}_build", "leasedns build information")
         info.add_metric([], {"version": __version__})
         yield info
@@ -97,11 +159,8 @@ class LeasednsCollector(Collector):
             yield from extra()
 
 
-def _lease_metrics(core: ServerCore) -> Iterator[object]:
-    from leasedns.zone.inventory import lease_counts
-
-    with core.store.reader() as r:
-        counts = lease_counts(r)
+def _lease_metrics(core: ServerCore, figures: _StoreFigures) -> Iterator[object]:
+    counts = figures.leases
     yield GaugeMetricFamily(f"{NS}_deferred_deletes_pending", "Deferred deletes waiting for their deadline",
                             value=counts["deferred-delete"])  # fmt: skip
     yield GaugeMetricFamily(
@@ -137,10 +196,8 @@ def _update_metrics(core: ServerCore) -> Iterator[object]:
                               value=st["commits"])  # fmt: skip
 
 
-def _lifecycle_metrics(core: ServerCore) -> Iterator[object]:
+def _lifecycle_metrics(core: ServerCore, figures: _StoreFigures) -> Iterator[object]:
     """RRsets by state/provenance/role, grace and proposals, refusals, blast-radius pauses."""
-    from leasedns.store.records import RRsetMeta
-
     lc = core.lifecycle
     by_kind = GaugeMetricFamily(
         f"{NS}_rrsets", "RRsets by lifecycle state, provenance and role",
@@ -164,26 +221,15 @@ def _lifecycle_metrics(core: ServerCore) -> Iterator[object]:
         f"{NS}_tombstones", "Removed RRsets kept for restore", labels=["zone"]
     )
     n_paused = 0
-    with core.store.reader() as r:
-        for origin, st in r.zones():
-            if origin not in core.zones:
-                continue
-            z = names.to_text(origin)
-            roles = lc.roles_for(origin) if lc is not None else None  # type: ignore[attr-defined]
-            metas = {(o, t): m for o, t, m in r.iter_meta(origin)}
-            counts: dict[tuple[str, str, str], int] = {}
-            for owner, rtype, _ttl, rdatas in r.iter_zone(origin):
-                meta = metas.get((owner, rtype)) or RRsetMeta()
-                infra = roles is not None and bool(roles.reasons(owner, rtype, rdatas, meta))
-                k = (str(meta.state), str(meta.provenance), "infrastructure" if infra else "host")
-                counts[k] = counts.get(k, 0) + 1
-            for (state, prov, role), n in sorted(counts.items()):
-                by_kind.add_metric([z, state, prov, role], n)
-            grace.add_metric([z], sum(n for k, n in counts.items() if k[0] == "grace"))
-            proposed.add_metric([z], sum(n for k, n in counts.items() if k[0] == "proposed"))
-            paused.add_metric([z], 1 if st.paused else 0)
-            n_paused += 1 if st.paused else 0
-            tombstones.add_metric([z], sum(1 for _ in r.iter_tombstones(origin)))
+    for z, zf in figures.zones.items():
+        counts = zf.kinds
+        for (state, prov, role), n in sorted(counts.items()):
+            by_kind.add_metric([z, state, prov, role], n)
+        grace.add_metric([z], sum(n for k, n in counts.items() if k[0] == "grace"))
+        proposed.add_metric([z], sum(n for k, n in counts.items() if k[0] == "proposed"))
+        paused.add_metric([z], 1 if zf.paused else 0)
+        n_paused += 1 if zf.paused else 0
+        tombstones.add_metric([z], zf.tombstones)
     yield by_kind
     yield grace
     yield proposed

@@ -30,4 +30,9 @@ class KVBackend(Protocol):
         """A transaction committed (durably) on normal exit and aborted on an exception."""
         ...
 
+    def generation(self) -> int:
+        """A number that changes whenever a write transaction commits (and only then), so
+        a reader can tell that its derived figures are still current."""
+        ...
+
     def close(self) -> None: ...

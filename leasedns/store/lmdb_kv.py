@@ -85,6 +85,10 @@ class LmdbKV:
         with self.env.begin(write=True) as txn:
             yield _Txn(txn, self._dbs)
 
+    def generation(self) -> int:
+        """LMDB's id of the last committed write transaction."""
+        return int(self.env.info()["last_txnid"])
+
     def begin_read(self) -> Any:
         """A raw read transaction for the query path (caller aborts it)."""
         return self.env.begin(write=False)

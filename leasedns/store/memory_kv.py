@@ -76,6 +76,7 @@ class _Txn:
 class MemoryKV:
     def __init__(self) -> None:
         self._tables = {db: _Table() for db in DATABASES}
+        self._commits = 0
 
     @contextmanager
     def read(self) -> Iterator[_Txn]:
@@ -86,6 +87,10 @@ class MemoryKV:
         txn = _Txn(dict(self._tables), write=True)
         yield txn
         self._tables = txn._tables
+        self._commits += 1
+
+    def generation(self) -> int:
+        return self._commits
 
     def close(self) -> None:
         pass

@@ -283,5 +283,9 @@ class Store:
         with self.kv.write() as txn:
             yield Writer(txn, self._audit_seq)
 
+    def generation(self) -> int:
+        """Changes with every committed write (see ``KVBackend.generation``)."""
+        return self.kv.generation()
+
     def close(self) -> None:
         self.kv.close()
