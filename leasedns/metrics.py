@@ -71,7 +71,7 @@ def _walk_store(core: ServerCore) -> _StoreFigures:
             for owner, rtype, _ttl, rdatas in r.iter_zone(origin):
                 rrsets += 1
                 meta = metas.get((owner, rtype)) or RRsetMeta()
-                infra = roles is not None and bool(roles.reasons(owner, rtype, rdatas, meta))
+                infra = roles is not None and roles.is_infrastructure(owner, rtype, rdatas, meta)
                 k = (str(meta.state), str(meta.provenance), "infrastructure" if infra else "host")
                 kinds[k] = kinds.get(k, 0) + 1
             tombstones = sum(1 for _ in r.iter_tombstones(origin))
