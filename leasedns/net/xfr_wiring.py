@@ -103,6 +103,7 @@ def install_xfr(core: ServerCore, cfg: Config) -> None:
             fallback.append(_fallback_keyring(cfg))
         return fallback[0]
 
+    core.dispatcher.keyring = keyring  # signed queries are checked with the same keys
     handler = XfrHandler(core.store, core.zones, acl_for, cfg.max_udp_payload)
     counters = core.dispatcher.counters
 

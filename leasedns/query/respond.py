@@ -53,13 +53,14 @@ def _opt(req: Request, max_udp: int, rcode: int = 0) -> bytes:
     return opt_rr(max_udp, ext_rcode=rcode >> 4, do=req.edns[2])
 
 
-def render_result(req: Request, res: LookupResult, tcp: bool, max_udp: int) -> bytes:
+def render_result(req: Request, res: LookupResult, tcp: bool, max_udp: int, tail: int = 0) -> bytes:
+    """``tail`` octets are kept free at the end for a record appended afterwards (TSIG)."""
     limit = 65535 if tcp else udp_limit(req, max_udp)
     rcode = _RCODE[res.kind]
     flags = _base_flags(req) | rcode
     if res.authoritative and res.kind != Kind.REFUSED:
         flags |= AA
-    reserve = 11 if req.edns is not None else 0
+    reserve = (11 if req.edns is not None else 0) + tail
     r = Renderer(req.id, flags, req.question, req.qname, limit)
     fits = all(r.add(1, rr, reserve) for rr in res.answer) and all(
         r.add(2, rr, reserve) for rr in res.authority

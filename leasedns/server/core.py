@@ -39,7 +39,7 @@ class ServerCore:
         self.store = store
         self.clock = clock
         self.zones = ZoneIndex()
-        self.dispatcher = Dispatcher(self.zones, cfg.max_udp_payload)
+        self.dispatcher = Dispatcher(self.zones, cfg.max_udp_payload, clock)
         self.cache = AnswerCache(cfg.cache_entries)
         self.zone_load_errors = 0
         self.started = clock()

@@ -7,17 +7,19 @@ parse gets FORMERR.  Only then does a query reach the lookup engine.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dnslib import DNSError, DNSRecord
 
+from leasedns.keys import Keyring
 from leasedns.query import respond
 from leasedns.query.lookup import Lookup, LookupResult
 from leasedns.query.respond import Request
 from leasedns.query.zoneindex import ZoneIndex
 from leasedns.store.zonestore import Store
-from leasedns.wire import names
+from leasedns.wire import names, tsig
 
 OP_QUERY, OP_NOTIFY, OP_UPDATE = 0, 4, 5
 T_OPT, T_TSIG, T_IXFR, T_AXFR, T_MAILB, T_MAILA = 41, 250, 251, 252, 253, 254
@@ -103,10 +105,14 @@ def parse_request(data: bytes) -> tuple[Request, DNSRecord]:
 class Dispatcher:
     """Routes validated messages; the update, transfer and notify engines plug in."""
 
-    def __init__(self, zones: ZoneIndex, max_udp: int = 1232) -> None:
+    def __init__(
+        self, zones: ZoneIndex, max_udp: int = 1232, clock: Callable[[], float] = time.time
+    ) -> None:
         self.zones = zones
         self.max_udp = max_udp
+        self.clock = clock
         self.counters = Counters()
+        self.keyring: Callable[[], Keyring] = Keyring  # TSIG keys (set by the wiring): none yet
         self.update_handler: Callable[[bytes, object, Callable[[bytes], None]], None] | None = None
         self.notify_handler: Callable[[bytes, Request, DNSRecord, object], Reply] | None = None
         self.xfr_handler: Callable[[bytes, Request, DNSRecord, object, bool], Reply] | None = None
@@ -162,15 +168,12 @@ class Dispatcher:
             if self.xfr_handler is None:
                 return Reply(respond.render_error(req, respond.NOTIMP, self.max_udp))
             return self.xfr_handler(data, req, rec, addr, tcp)
-        if qtype in (T_OPT, T_TSIG) or (rec.header.a or rec.header.auth):
-            self.counters.count(qtype, respond.FORMERR)
-            return Reply(respond.render_error(req, respond.FORMERR, self.max_udp))
-        if qtype in (T_MAILA, T_MAILB) or 128 <= qtype <= 249:
-            self.counters.count(qtype, respond.NOTIMP)
-            return Reply(respond.render_error(req, respond.NOTIMP, self.max_udp))
-        if req.qclass != C_IN:
-            self.counters.count(qtype, respond.REFUSED)
-            return Reply(respond.render_error(req, respond.REFUSED, self.max_udp))
+        if rec.ar and rec.ar[-1].rtype == T_TSIG:
+            return self._signed_query(data, req, rec, store, tcp)
+        rcode = self._refusal(req)
+        if rcode:
+            self.counters.count(qtype, rcode)
+            return Reply(respond.render_error(req, rcode, self.max_udp))
         with store.reader() as reader:
             res = Lookup(reader, self.zones).run(req.qname, qtype, tcp)
         wire = respond.render_result(req, res, tcp, self.max_udp)
@@ -178,3 +181,42 @@ class Dispatcher:
         if wire[2] & 0x02:
             self.counters.truncated += 1
         return Reply(wire, res)
+
+    def _refusal(self, req: Request) -> int:
+        """The RCODE for a question we do not look up, or 0.
+
+        Records in a query's answer or authority section are ignored, as BIND and Knot do:
+        RFC 1035 §4.1 puts no condition on them and keeps FORMERR (§4.1.1) for requests
+        the server cannot interpret."""
+        qtype = req.qtype
+        if qtype in (T_OPT, T_TSIG):
+            return respond.FORMERR
+        if qtype in (T_MAILA, T_MAILB) or 128 <= qtype <= 249:
+            return respond.NOTIMP
+        if req.qclass != C_IN:
+            return respond.REFUSED
+        return 0
+
+    def _signed_query(
+        self, data: bytes, req: Request, rec: DNSRecord, store: Store, tcp: bool
+    ) -> Reply:
+        """RFC 8945 §5.2: a signed query's TSIG is checked before anything else (BADKEY,
+        BADSIG, BADTIME answered NOTAUTH), and §5.3: every reply to it is signed.  Signed
+        answers never enter the answer cache: each carries its own time and MAC."""
+        now = self.clock()
+        tres = tsig.verify_request(data, self.keyring(), now)
+        if tres.error != tsig.NOERROR:
+            self.counters.count(req.qtype, tres.rcode)
+            return Reply(tsig.error_response(data, tres, tres.rcode, now) or None)
+        rcode = self._refusal(req)
+        if rcode:
+            wire = respond.render_error(req, rcode, self.max_udp)
+        else:
+            with store.reader() as reader:
+                res = Lookup(reader, self.zones).run(req.qname, req.qtype, tcp)
+            tail = tsig.tsig_rr_size(tres)
+            wire = respond.render_result(req, res, tcp, self.max_udp, tail)
+            if wire[2] & 0x02:
+                self.counters.truncated += 1
+        self.counters.count(req.qtype, wire[3] & 0xF)
+        return Reply(tsig.sign_response(wire, tres, now))

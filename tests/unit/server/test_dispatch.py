@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Callable
 from typing import Any
 
 import dns.message
+import dns.name
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
+import dns.tsig
 import pytest
 
+from leasedns.keys import Keyring, TsigKey
 from leasedns.query import respond
 from leasedns.query.lookup import Kind
 from leasedns.query.zoneindex import ZoneIndex
@@ -140,10 +144,14 @@ def test_formerr(served: tuple[Dispatcher, Store], data: bytes) -> None:
     assert dispatcher.counters.malformed == 1
 
 
-def test_records_in_answer_section_of_a_query_is_formerr(served: tuple[Dispatcher, Store]) -> None:
+def test_records_in_answer_section_of_a_query_are_ignored(
+    served: tuple[Dispatcher, Store],
+) -> None:
+    # As BIND and Knot: RFC 1035 §4.1 puts no condition on them (tests/integration/test_vs_knot).
     a_rr = b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 60, 4) + b"\xc0\x00\x02\x01"
     wire = handle(served, raw(counts=(1, 1, 0, 0), body=WWW + b"\x00\x01\x00\x01" + a_rr))
-    assert wire is not None and wire[3] & 0xF == respond.FORMERR
+    assert wire is not None and wire[3] & 0xF == respond.NOERROR
+    assert dns.message.from_wire(wire).answer  # answered as if the record were not there
 
 
 def test_qtype_opt_is_formerr(served: tuple[Dispatcher, Store]) -> None:
@@ -252,3 +260,61 @@ def test_handlers_plug_in(served: tuple[Dispatcher, Store]) -> None:
     reply = dispatcher.handle(update, store, "peer", False)
     assert reply.wire is not None and reply.wire[3] & 0xF == respond.NOTIMP
     assert dns.rdatatype.SOA == 6 and dns.rdataclass.IN == 1
+
+
+# -- signed queries (RFC 8945 §5.2, §5.3) ---------------------------------------------------
+
+SECRET = b"query-signing-secret-for-tests!!"
+
+
+def keyed(served: tuple[Dispatcher, Store]) -> tuple[Dispatcher, Store]:
+    dispatcher, store = served
+    dispatcher.keyring = lambda: Keyring([TsigKey(from_text("q-key."), "hmac-sha256", SECRET)])
+    dispatcher.clock = time.time  # dnspython signs with the real clock
+    return dispatcher, store
+
+
+def signed_query(
+    qname: str = "www.lab.test.", rdclass: str = "IN", key: str = "q-key.", secret: bytes = SECRET
+) -> tuple[dns.message.Message, bytes]:
+    q = dns.message.make_query(qname, "A", rdclass, use_edns=0)
+    q.use_tsig(dns.tsig.Key(key, secret, "hmac-sha256"), fudge=300)
+    wire = q.to_wire()
+    return q, wire
+
+
+def test_signed_query_gets_a_signed_answer(served: tuple[Dispatcher, Store]) -> None:
+    dispatcher, store = keyed(served)
+    q, wire = signed_query()
+    reply = dispatcher.handle(wire, store, ("192.0.2.9", 5353), False)
+    assert reply.result is None  # a signed answer is never cached
+    assert reply.wire is not None
+    keyring = {dns.name.from_text("q-key."): dns.tsig.Key("q-key.", SECRET, "hmac-sha256")}
+    answer = dns.message.from_wire(reply.wire, keyring=keyring, request_mac=q.mac)
+    assert answer.had_tsig and answer.rcode() == dns.rcode.NOERROR
+    assert [rd.to_text() for rrset in answer.answer for rd in rrset] == ["192.0.2.80"]
+
+
+@pytest.mark.parametrize(
+    "key, secret, error",
+    [("other-key.", SECRET, dns.rcode.BADKEY), ("q-key.", b"wrong" * 6, dns.rcode.BADSIG)],
+    ids=["unknown-key", "wrong-secret"],
+)
+def test_badly_signed_query_is_notauth(
+    served: tuple[Dispatcher, Store], key: str, secret: bytes, error: int
+) -> None:
+    dispatcher, store = keyed(served)
+    _, wire = signed_query(key=key, secret=secret)
+    out = dispatcher.handle(wire, store, ("192.0.2.9", 5353), False).wire
+    assert out is not None and out[3] & 0xF == dns.rcode.NOTAUTH
+    answer = dns.message.from_wire(out, keyring=False)
+    assert answer.tsig_error == error and not answer.answer
+
+
+def test_signed_query_refused_is_signed_too(served: tuple[Dispatcher, Store]) -> None:
+    dispatcher, store = keyed(served)
+    q, wire = signed_query(rdclass="CH")
+    out = dispatcher.handle(wire, store, ("192.0.2.9", 5353), False).wire
+    keyring = {dns.name.from_text("q-key."): dns.tsig.Key("q-key.", SECRET, "hmac-sha256")}
+    answer = dns.message.from_wire(out or b"", keyring=keyring, request_mac=q.mac)
+    assert answer.had_tsig and answer.rcode() == dns.rcode.REFUSED
