@@ -36,8 +36,10 @@ from leasedns.zone.commit import ZoneChange, finish_zones
 from leasedns.zone.present import rr_text
 
 RCODE_TEXT = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
-              6: "YXDOMAIN", 7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE"}  # fmt: skip
+              6: "YXDOMAIN", 7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE",
+              16: "BADVERS"}  # fmt: skip
 T_SOA = 6
+BADVERS = 16  # extended RCODE (RFC 6891 §6.1.3): 0 in the header, 1 in the OPT's upper bits
 _TSIG_ERRORS = {1: "TSIG: malformed TSIG record (FORMERR)", 16: "TSIG: BADSIG, the MAC does not verify",
                 17: "TSIG: BADKEY, unknown key or algorithm", 18: "TSIG: BADTIME, clock outside the fudge",
                 22: "TSIG: BADTRUNC, truncated MAC"}  # fmt: skip
@@ -206,6 +208,10 @@ class UpdateEngine:
             self._audit(w, p, None, actor, role, out, now)
             return out
         p.msg = msg
+        if msg.edns is not None and msg.edns[1] > 0:  # RFC 6891 §6.1.3: "MUST" be BADVERS
+            out = Outcome(BADVERS, f"EDNS version {msg.edns[1]} is not supported")
+            self._audit(w, p, msg, actor, role, out, now)
+            return out
         if key is None:
             role = self.zone_policy(msg.zone).unsigned_role
         if guard is not None:
@@ -374,7 +380,9 @@ class UpdateEngine:
         flags = 0x8000 | (int.from_bytes(wire[2:4], "big") & 0x7800) | (rcode & 0xF)
         if msg is not None:
             opt = b""
-            if msg.edns is not None or p.granted is not None:
+            if rcode == BADVERS:
+                opt = opt_rr(self.max_udp, ext_rcode=BADVERS >> 4)
+            elif msg.edns is not None or p.granted is not None:
                 opt = _opt_with_lease(self.max_udp, p.granted if rcode == NOERROR else None)
             counts = b"\x00\x01\x00\x00\x00\x00\x00\x01" if opt else b"\x00\x01" + b"\x00" * 6
             out = wire[:2] + flags.to_bytes(2, "big") + counts + wire[12 : msg.zone_end] + opt
@@ -419,7 +427,7 @@ def _outcome(rcode: int) -> str:
         return "applied"
     if rcode in (3, 6, 7, 8):  # NXDOMAIN, YXDOMAIN, YXRRSET, NXRRSET (RFC 2136 §3.2)
         return "prerequisite-failed"
-    if rcode in (1, 10):  # FORMERR, NOTZONE
+    if rcode in (1, 10, BADVERS):  # FORMERR, NOTZONE, an EDNS version we don't speak
         return "rejected"
     return "refused"
 

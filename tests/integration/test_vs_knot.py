@@ -214,11 +214,10 @@ def test_formerr_echoes_a_readable_question(pair: Pair, message: str) -> None:
     assert (lds[3] & 0xF, lds[4:6], lds[12 : 12 + len(question)]) == (1, b"\x00\x01", question)
 
 
-@AGREED
 def test_update_with_edns_version_1_is_badvers(pair: Pair) -> None:
-    """leasedns applies an UPDATE carrying an OPT record of VERSION 1; RFC 6891 §6.1.3: "If
-    a responder does not implement the VERSION level of the request, then it MUST respond
-    with RCODE=BADVERS"."""
+    """RFC 6891 §6.1.3: "If a responder does not implement the VERSION level of the request,
+    then it MUST respond with RCODE=BADVERS" (leasedns applied such an UPDATE until this
+    test)."""
     opt = b"\x00" + struct.pack("!HHIH", dns.rdatatype.OPT, 1232, 0x00010000, 0)
     wire = raw_update(EDGE, [(f"v1.{EDGE}", dns.rdatatype.A, 1, 300, bytes([192, 0, 2, 1]))])
     wire = wire[:10] + b"\x00\x01" + wire[12:] + opt

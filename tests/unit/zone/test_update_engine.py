@@ -213,6 +213,20 @@ def test_reply_echoes_the_zone_section_and_edns(h: Harness) -> None:
     assert r.edns == 0
 
 
+def test_update_with_an_edns_version_we_do_not_speak_is_badvers(h: Harness) -> None:
+    # RFC 6891 §6.1.3 ("MUST respond with RCODE=BADVERS"); BIND and Knot agree.
+    u = update()
+    u.use_edns(1, payload=4096)
+    u.add("h1", 300, "A", "10.1.1.1")
+    replies = h.submit(u.to_wire())
+    h.run_turn()
+    r = reply_of(u, replies)
+    assert r.rcode() == dns.rcode.BADVERS and r.had_tsig
+    assert r.edns == 0  # we answer in the version we speak
+    assert h.get(n("h1"), A) is None
+    assert h.serial() == SERIAL
+
+
 def test_unsigned_reply_is_unsigned(h: Harness) -> None:
     h.policies[ZONE] = ZonePolicy(allow_update=["192.0.2.0/24"])
     u = update(key=None)
