@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from leasedns.query.lookup import Kind, LookupResult
+from leasedns.wire import names
 from leasedns.wire.names import Name
 from leasedns.wire.render import Renderer, opt_rr
 
@@ -83,6 +84,16 @@ def render_error(req: Request, rcode: int, max_udp: int) -> bytes:
     if req.edns is not None:
         r.add_raw(3, _opt(req, max_udp, rcode))
     return r.finish()
+
+
+def render_formerr(data: bytes) -> bytes | None:
+    """FORMERR for a message that does not parse.  Its question is echoed when it can be
+    read, as BIND and Knot do, so the client can match the reply (RFC 1035 §7.3)."""
+    head = render_header_error(data, FORMERR)
+    end = names.question_end(data)
+    if head is None or end is None:
+        return head
+    return head[:4] + b"\x00\x01\x00\x00\x00\x00\x00\x00" + data[12:end]
 
 
 def render_header_error(data: bytes, rcode: int) -> bytes | None:

@@ -144,7 +144,7 @@ class Dispatcher:
         except FormErr:
             c.malformed += 1
             c.count(0, respond.FORMERR)
-            return Reply(respond.render_header_error(data, respond.FORMERR))
+            return Reply(respond.render_formerr(data))
         if req.edns is not None and req.edns[1] > 0:
             c.count(req.qtype, respond.BADVERS)
             return Reply(respond.render_error(req, respond.BADVERS, self.max_udp))

@@ -221,6 +221,21 @@ def skip_compressed(wire: bytes, offset: int) -> int:
         pos += n + 1
 
 
+def question_end(wire: bytes) -> int | None:
+    """End of a message's one question (or UPDATE zone) entry when it can be read: QDCOUNT
+    1, a name with no pointer (nothing precedes it to point at) and TYPE and CLASS inside
+    the message.  For error replies to messages that fail later on, which echo it."""
+    if len(wire) < 17 or wire[4:6] != b"\x00\x01":
+        return None
+    try:
+        end = skip_compressed(wire, 12)
+    except NameError_:
+        return None
+    if wire[end - 1] != 0 or end - 12 > 255 or end + 4 > len(wire):
+        return None
+    return end + 4
+
+
 def is_subdomain(name: Name, origin: Name) -> bool:
     """True when ``name`` is ``origin`` or below it."""
     n = len(origin)

@@ -386,8 +386,10 @@ class UpdateEngine:
                 opt = _opt_with_lease(self.max_udp, p.granted if rcode == NOERROR else None)
             counts = b"\x00\x01\x00\x00\x00\x00\x00\x01" if opt else b"\x00\x01" + b"\x00" * 6
             out = wire[:2] + flags.to_bytes(2, "big") + counts + wire[12 : msg.zone_end] + opt
-        else:
-            out = wire[:2] + flags.to_bytes(2, "big") + b"\x00" * 8
+        else:  # not parsed (FORMERR): the zone section still echoed when it can be read
+            end = names.question_end(wire)
+            counts = b"\x00" * 8 if end is None else b"\x00\x01" + b"\x00" * 6
+            out = wire[:2] + flags.to_bytes(2, "big") + counts + wire[12 : end or 12]
         if p.tsig.signed:
             out = tsig.sign_response(out, p.tsig, now)
         return out

@@ -120,27 +120,32 @@ def test_transfer_without_handler_is_notimp(served: tuple[Dispatcher, Store]) ->
 # -- FORMERR ----------------------------------------------------------------------------------
 
 
+Q = WWW + b"\x00\x01\x00\x01"
+
+
 @pytest.mark.parametrize(
-    "data",
+    "data, echoed",
     [
-        raw(counts=(0, 0, 0, 0), body=b""),  # no question
-        raw(counts=(2, 0, 0, 0), body=(WWW + b"\x00\x01\x00\x01") * 2),  # QDCOUNT 2
-        raw(counts=(2, 0, 0, 0)),  # QDCOUNT 2 with one question present
-        raw(body=WWW + b"\x00\x01"),  # question cut short
-        raw(body=b"\x03www\x03lab"),  # name runs past the end
-        raw(body=b"\x03www\xc0\x0c\x00\x01\x00\x01"),  # compressed QNAME (points at the header)
-        raw(counts=(1, 0, 0, 1)),  # ARCOUNT 1 but no record
-        raw(counts=(1, 0, 0, 2), body=WWW + b"\x00\x01\x00\x01" + opt() + opt()),  # two OPTs
-        raw(counts=(1, 0, 0, 1), body=WWW + b"\x00\x01\x00\x01" + opt(owner=b"\x01x\x00")),
+        (raw(counts=(0, 0, 0, 0), body=b""), False),  # no question
+        (raw(counts=(2, 0, 0, 0), body=Q * 2), False),  # QDCOUNT 2
+        (raw(counts=(2, 0, 0, 0)), False),  # QDCOUNT 2 with one question present
+        (raw(body=WWW + b"\x00\x01"), False),  # question cut short
+        (raw(body=b"\x03www\x03lab"), False),  # name runs past the end
+        (raw(body=b"\x03www\xc0\x0c\x00\x01\x00\x01"), False),  # compressed QNAME
+        (raw(counts=(1, 0, 0, 1)), True),  # ARCOUNT 1 but no record
+        (raw(counts=(1, 0, 0, 2), body=Q + opt() + opt()), True),  # two OPTs
+        (raw(counts=(1, 0, 0, 1), body=Q + opt(owner=b"\x01x\x00")), True),  # OPT not at root
     ],
 )
-def test_formerr(served: tuple[Dispatcher, Store], data: bytes) -> None:
+def test_formerr(served: tuple[Dispatcher, Store], data: bytes, echoed: bool) -> None:
+    """A readable question is echoed (QDCOUNT 1), as BIND and Knot do; else header only."""
     dispatcher, _ = served
     wire = handle(served, data)
     assert wire is not None
     assert wire[:2] == b"\x42\x42"
     assert wire[2] & 0x80
     assert wire[3] & 0xF == respond.FORMERR
+    assert wire[4:] == (b"\x00\x01" + b"\x00" * 6 + Q if echoed else b"\x00" * 8)
     assert dispatcher.counters.malformed == 1
 
 

@@ -180,3 +180,19 @@ def test_key_order_is_canonical_rfc4034_example() -> None:
     ]
     parsed = [from_text(t) for t in ordered]
     assert sorted(parsed, key=names.key) == parsed
+
+
+@pytest.mark.parametrize(
+    "wire, end",
+    [
+        (b"\x00" * 4 + b"\x00\x01" + b"\x00" * 6 + b"\x01a\x00\x00\x01\x00\x01", 19),
+        (b"\x00" * 4 + b"\x00\x01" + b"\x00" * 6 + b"\x01a\x00\x00\x01\x00\x01junk", 19),
+        (b"\x00" * 4 + b"\x00\x02" + b"\x00" * 6 + b"\x01a\x00\x00\x01\x00\x01", None),
+        (b"\x00" * 4 + b"\x00\x01" + b"\x00" * 6 + b"\x01a\x00\x00\x01\x00", None),
+        (b"\x00" * 4 + b"\x00\x01" + b"\x00" * 6 + b"\x01a\xc0\x0c\x00\x01\x00\x01", None),
+        (b"\x00" * 4 + b"\x00\x01" + b"\x00" * 6 + b"\x41a\x00\x00\x01\x00\x01", None),
+    ],
+    ids=["plain", "more-after", "qdcount-2", "short-class", "pointer", "bad-label"],
+)
+def test_question_end(wire: bytes, end: int | None) -> None:
+    assert names.question_end(wire) == end

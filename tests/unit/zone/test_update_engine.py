@@ -396,6 +396,22 @@ def test_malformed_update_is_formerr_and_audited(h: Harness) -> None:
     assert [e.outcome for e in h.audit()] == ["refused"]
 
 
+def test_formerr_echoes_a_readable_zone_section(h: Harness) -> None:
+    """A record that does not parse (A with two bytes of RDATA): the zone section is read
+    fine, so the FORMERR echoes it, as BIND and Knot do."""
+    u = update(key=None)
+    u.add("h1", 60, "A", "10.1.1.1")
+    good = u.to_wire()
+    zone_end = 12 + len(dns.name.from_text("lab.example.").to_wire()) + 4
+    bad = good[:-6] + b"\x00\x02\x0a\x01"  # RDLENGTH 2: "10.1"
+    replies = h.submit(bad)
+    h.run_turn()
+    (reply,) = replies
+    assert reply[3] & 0xF == dns.rcode.FORMERR
+    assert reply[4:12] == b"\x00\x01" + b"\x00" * 6 and reply[12:] == good[12:zone_end]
+    assert_untouched(h)
+
+
 def test_prescan_failure_is_formerr(h: Harness) -> None:
     """§3.4.1.3: class NONE with type ANY is FORMERR; the add before it is not applied either."""
     h.policies[ZONE] = ZonePolicy(allow_update=["192.0.2.7"])
