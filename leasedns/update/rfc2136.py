@@ -25,7 +25,7 @@ from leasedns.zone import serial as serials
 NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED = 0, 1, 2, 3, 4, 5
 YXDOMAIN, YXRRSET, NXRRSET, NOTAUTH, NOTZONE = 6, 7, 8, 9, 10
 
-T_NS, T_CNAME = 2, 5
+T_NS, T_CNAME, T_DNAME = 2, 5, 39
 T_RRSIG, T_NSEC, T_NSEC3 = 46, 47, 50
 T_IXFR, T_AXFR, T_MAILB, T_MAILA = 251, 252, 253, 254
 _QUERY_META = {T_IXFR, T_AXFR, T_MAILB, T_MAILA, 41, 249, 250}
@@ -210,6 +210,17 @@ def prescan(z_origin: Name, msg: UpdateMessage, allow_deferred: bool = False) ->
         else:
             return FORMERR
     return NOERROR
+
+
+def occluding_apex_dname(z: ZoneTxn, msg: UpdateMessage) -> str:
+    """A DNAME added at the apex of a zone with names below it: refused, as BIND (its NS
+    targets would be occluded) and Knot do.  RFC 6672 §2.3: records "MUST NOT exist at any
+    subdomain of the owner of a DNAME RR", and at the apex that is the whole zone."""
+    for rr in msg.updates:
+        if rr.rtype == T_DNAME and rr.rclass == msg.zclass and rr.name == z.zone:
+            if z.w.has_children(z.zone, z.zone):
+                return "a DNAME at the apex would hide every name in the zone (RFC 6672 §2.3)"
+    return ""
 
 
 MetaFor = Callable[[Name, int, RRsetMeta | None], RRsetMeta]

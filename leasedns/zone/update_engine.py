@@ -258,6 +258,9 @@ class UpdateEngine:
                     REFUSED,
                     f"policy: {role} may not change {names.to_text(rr.name)} type {rr.rtype}",
                 )
+        why = rfc2136.occluding_apex_dname(z, msg)
+        if why:
+            return Outcome(REFUSED, why)
         if guard is not None:  # humans outrank automation; RFC 4703 conflict rule during grace
             for rr in msg.updates:
                 why = (

@@ -12,8 +12,8 @@ RCODE, header flags, answer, authority and additional sections.
 Where Knot departs from RFC 2136 and from BIND (which agrees with leasedns there), a comment
 says so and the case is left out; RFC-allowed latitude is granted case by case in
 ``knot_leeway``.  The deferred delete (a delete with a non-zero TTL) is not sent: it is the
-one intended difference, tested against BIND in test_vs_bind.py.  Last, strict xfails record
-what leasedns answers differently from both Knot and BIND."""
+one intended difference, tested against BIND in test_vs_bind.py.  Last, tests for the
+places where Knot and BIND agree and leasedns differed (now fixed)."""
 
 from __future__ import annotations
 
@@ -148,15 +148,11 @@ def test_queries_after_updates_match_knot(pair: Pair, update_run: UpdateRun) -> 
     assert not problems, "\n\n".join(problems)
 
 
-# -- where BIND and Knot agree and leasedns does not -----------------------------------------
+# -- where BIND and Knot agree and leasedns did not ------------------------------------------
 #
 # Found by probing all three servers with the same messages; BIND 9.18 answered each of these
-# as Knot does.  Strict xfails: Knot's answer is checked with ``pytest.fail`` (so a change in
-# Knot fails the test rather than passing as "expected"), leasedns's with ``assert``.
-
-AGREED = pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="BIND and Knot agree; leasedns does not"
-)
+# as Knot does, and leasedns differed until these tests.  Knot's answer is checked with
+# ``pytest.fail`` (a change in Knot shows as such), leasedns's with ``assert``.
 
 
 def knot_answers(got: object, want: object) -> None:
@@ -223,10 +219,9 @@ def test_update_with_edns_version_1_is_badvers(pair: Pair) -> None:
     assert full_rcode(tcp_exchange(pair.leasedns, sign_raw(wire))) == "BADVERS"  # type: ignore[arg-type]
 
 
-@AGREED
 def test_update_adding_a_dname_at_the_apex_is_refused(pair: Pair) -> None:
-    """leasedns accepts a DNAME at the apex of a zone with names below it (its NS targets
-    among them), and from then on rewrites every name of the zone.  BIND refuses it (the NS
+    """leasedns accepted a DNAME at the apex of a zone with names below it (its NS targets
+    among them), and from then on rewrote every name of the zone.  BIND refuses it (the NS
     targets would be occluded: "post update name server sanity check failed"), Knot too (no
     data may sit below a DNAME); RFC 6672 §2.3: records "MUST NOT exist at any subdomain of
     the owner of a DNAME RR"."""

@@ -412,6 +412,26 @@ def test_formerr_echoes_a_readable_zone_section(h: Harness) -> None:
     assert_untouched(h)
 
 
+def test_dname_at_the_apex_of_a_populated_zone_is_refused(h: Harness) -> None:
+    """RFC 6672 §2.3; BIND and Knot refuse it too. The add before it is not applied either."""
+    u = update()
+    u.add("h1", 60, "A", "10.1.1.1")
+    u.add("@", 300, "DNAME", "elsewhere.example.")
+    replies = h.submit(u.to_wire())
+    h.run_turn()
+    assert reply_of(u, replies).rcode() == dns.rcode.REFUSED
+    assert_untouched(h)
+    assert "DNAME at the apex" in h.audit()[-1].reason
+
+
+def test_dname_below_the_apex_is_accepted(h: Harness) -> None:
+    u = update()
+    u.add("moved", 300, "DNAME", "elsewhere.example.")
+    replies = h.submit(u.to_wire())
+    h.run_turn()
+    assert reply_of(u, replies).rcode() == dns.rcode.NOERROR
+
+
 def test_prescan_failure_is_formerr(h: Harness) -> None:
     """§3.4.1.3: class NONE with type ANY is FORMERR; the add before it is not applied either."""
     h.policies[ZONE] = ZonePolicy(allow_update=["192.0.2.7"])
