@@ -134,11 +134,14 @@ class ZoneTxn:
 
 
 def check_zone_section(msg: UpdateMessage, served: Callable[[Name], bool]) -> int:
-    """§3.1: one SOA-typed zone entry naming a zone we are primary for."""
+    """§3.1: one SOA-typed zone entry naming a zone we are primary for.
+
+    A class other than IN is NOTIMP, not §3.1.1's NOTAUTH: BIND and Knot both answer so
+    (we implement no other class), and clients meet it the same way from all three."""
     if msg.zrtype != T_SOA:
         return FORMERR
     if msg.zclass != C_IN:
-        return NOTAUTH
+        return NOTIMP
     if not served(msg.zone):
         return NOTAUTH
     return NOERROR

@@ -622,6 +622,8 @@ def edge_messages() -> list[tuple[str, bytes]]:
         out.append((f"add of meta type {name}: FORMERR (§3.4.1.2)", signed(u)))
     plain = upd([("add", "u", 300, "A", "192.0.2.1")]).to_wire()
     out.append(("no zone entry: FORMERR (§3.1.1)", patched_count(plain, 4, 0)))
+    ch = dns.update.UpdateMessage(EDGE, rdclass=dns.rdataclass.CH)
+    out.append(("zone in class CH: NOTIMP in BIND and Knot (§3.1.1 says NOTAUTH)", signed(ch)))
     return out
 
 

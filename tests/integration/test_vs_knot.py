@@ -120,6 +120,7 @@ KNOT_RCODE_ONLY = (
     "zone section names a name inside a zone",
     "add of meta type ANY",
     "add of meta type AXFR",
+    "zone in class CH",
 )
 KNOT_SKIPPED_MESSAGES = (
     # Knot answers NOTAUTH to an unsigned UPDATE its ACL does not allow; RFC 2136 §3.3.1
