@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import dns.message
-import dns.rcode
-from serverkit import free_port, need, stop_process
+from serverkit import PeerServer, free_port, need, start_peer, write_zone_files
 
 # ``check-integrity no``: BIND refuses an UPDATE that leaves an in-zone MX or NS target
 # without addresses; that is its local policy, not RFC 2136, and Knot does not do it.
@@ -61,72 +55,12 @@ key "{key_name}" {{
 {zone_blocks}"""
 
 
-@dataclass
-class BindServer:
-    """A running ``named -g`` serving the zones given to ``start_bind``."""
-
-    root: Path
-    port: int
-    zones: list[str]
-    host: str = "127.0.0.1"
-    proc: subprocess.Popen | None = None
-    log: Path = field(default_factory=lambda: Path("/dev/null"))
-
-    def wait_ready(self, timeout: float = 15.0) -> None:
-        """Until every zone's SOA is answered with NOERROR (loaded, not just listening)."""
-        deadline = time.monotonic() + timeout
-        pending = list(self.zones)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(0.1)
-            while pending and time.monotonic() < deadline:
-                if self.proc is not None and self.proc.poll() is not None:
-                    raise RuntimeError(f"named exited {self.proc.returncode}:\n{self.tail()}")
-                probe = dns.message.make_query(pending[0], "SOA")
-                try:
-                    s.sendto(probe.to_wire(), (self.host, self.port))
-                    reply = dns.message.from_wire(s.recv(4096))
-                except (ConnectionRefusedError, TimeoutError):
-                    time.sleep(0.02)
-                    continue
-                if reply.id == probe.id and reply.rcode() == dns.rcode.NOERROR and reply.answer:
-                    pending.pop(0)
-                else:
-                    time.sleep(0.02)
-        if pending:
-            raise RuntimeError(f"named did not load {pending}:\n{self.tail()}")
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        stop_process(self.proc)
-        self.proc = None
-
-
-def start_bind(root: Path, key: tuple[str, str, str], zones: dict[str, str]) -> BindServer:
+def start_bind(root: Path, key: tuple[str, str, str], zones: dict[str, str]) -> PeerServer:
     """``zones`` maps an origin to its master-file text; each is written under ``root``."""
     named = need("named")
-    root.mkdir(parents=True, exist_ok=True)
-    files = {}
-    for origin, text in zones.items():
-        name = f"{origin.rstrip('.')}.zone"
-        (root / name).write_text(text)
-        files[origin] = name
+    files = write_zone_files(root, zones)
     port = free_port()
     conf = root / "named.conf"
     conf.write_text(bind_config(root, port, key, files))
-    server = BindServer(root, port, list(zones))
-    server.log = root / "named.log"
     # -g: foreground, log to stderr; -n 1: one worker thread is plenty on loopback.
-    server.proc = subprocess.Popen(
-        [named, "-g", "-n", "1", "-c", str(conf)],
-        cwd=root,
-        stdout=open(server.log, "wb"),  # noqa: SIM115 - the process owns it until it exits
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        server.wait_ready()
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return start_peer("named", [named, "-g", "-n", "1", "-c", str(conf)], root, port, list(zones))

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import dns.message
-import dns.rcode
-from serverkit import free_port, need, stop_process
+from serverkit import PeerServer, free_port, need, start_peer, write_zone_files
 
 
 def knot_config(root: Path, port: int, key: tuple[str, str, str], zones: dict[str, str]) -> str:
@@ -52,73 +46,13 @@ zone:
 {zone_items}"""
 
 
-@dataclass
-class KnotServer:
-    """A running ``knotd`` serving the zones given to ``start_knot``."""
-
-    root: Path
-    port: int
-    zones: list[str]
-    host: str = "127.0.0.1"
-    proc: subprocess.Popen | None = None
-    log: Path = field(default_factory=lambda: Path("/dev/null"))
-
-    def wait_ready(self, timeout: float = 15.0) -> None:
-        """Until every zone's SOA is answered with NOERROR (loaded, not just listening)."""
-        deadline = time.monotonic() + timeout
-        pending = list(self.zones)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(0.1)
-            while pending and time.monotonic() < deadline:
-                if self.proc is not None and self.proc.poll() is not None:
-                    raise RuntimeError(f"knotd exited {self.proc.returncode}:\n{self.tail()}")
-                probe = dns.message.make_query(pending[0], "SOA")
-                try:
-                    s.sendto(probe.to_wire(), (self.host, self.port))
-                    reply = dns.message.from_wire(s.recv(4096))
-                except (ConnectionRefusedError, TimeoutError):
-                    time.sleep(0.02)
-                    continue
-                if reply.id == probe.id and reply.rcode() == dns.rcode.NOERROR and reply.answer:
-                    pending.pop(0)
-                else:
-                    time.sleep(0.02)
-        if pending:
-            raise RuntimeError(f"knotd did not load {pending}:\n{self.tail()}")
-
-    def tail(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        stop_process(self.proc)
-        self.proc = None
-
-
-def start_knot(root: Path, key: tuple[str, str, str], zones: dict[str, str]) -> KnotServer:
+def start_knot(root: Path, key: tuple[str, str, str], zones: dict[str, str]) -> PeerServer:
     """``zones`` maps an origin to its master-file text; each is written under ``root``."""
     knotd = need("knotd")
-    root.mkdir(parents=True, exist_ok=True)
+    files = write_zone_files(root, zones)
     (root / "run").mkdir(exist_ok=True)
     (root / "db").mkdir(exist_ok=True)
-    files = {}
-    for origin, text in zones.items():
-        name = f"{origin.rstrip('.')}.zone"
-        (root / name).write_text(text)
-        files[origin] = name
     port = free_port()
     conf = root / "knot.conf"
     conf.write_text(knot_config(root, port, key, files))
-    server = KnotServer(root, port, list(zones))
-    server.log = root / "knotd.log"
-    server.proc = subprocess.Popen(
-        [knotd, "-c", str(conf)],
-        cwd=root,
-        stdout=open(server.log, "wb"),  # noqa: SIM115 - the process owns it until it exits
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        server.wait_ready()
-    except BaseException:
-        server.stop()
-        raise
-    return server
+    return start_peer("knotd", [knotd, "-c", str(conf)], root, port, list(zones))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import dns.message
+import dns.rcode
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -326,3 +327,77 @@ def special_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
     s.start()
     yield s
     s.stop()
+
+
+# -- reference servers (BIND, Knot) run beside leasedns ------------------------------------
+
+
+@dataclass
+class PeerServer:
+    """A reference server started by a test: its process, port, zones and log."""
+
+    name: str
+    root: Path
+    port: int
+    zones: list[str]
+    log: Path
+    host: str = "127.0.0.1"
+    proc: subprocess.Popen[bytes] | None = None
+
+    def wait_ready(self, timeout: float = 15.0) -> None:
+        """Until every zone's SOA is answered with NOERROR (loaded, not just listening)."""
+        deadline = time.monotonic() + timeout
+        pending = list(self.zones)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.settimeout(0.1)
+            while pending and time.monotonic() < deadline:
+                if self.proc is not None and self.proc.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited {self.proc.returncode}:\n{self.tail()}")
+                probe = dns.message.make_query(pending[0], "SOA")
+                try:
+                    s.sendto(probe.to_wire(), (self.host, self.port))
+                    reply = dns.message.from_wire(s.recv(4096))
+                except (ConnectionRefusedError, TimeoutError):
+                    time.sleep(0.02)
+                    continue
+                if reply.id == probe.id and reply.rcode() == dns.rcode.NOERROR and reply.answer:
+                    pending.pop(0)
+                else:
+                    time.sleep(0.02)
+        if pending:
+            raise RuntimeError(f"{self.name} did not load {pending}:\n{self.tail()}")
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        stop_process(self.proc)
+        self.proc = None
+
+
+def write_zone_files(root: Path, zones: dict[str, str]) -> dict[str, str]:
+    """Each origin's master-file text as ``<origin>.zone`` under ``root``; origin -> file name."""
+    root.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for origin, text in zones.items():
+        name = f"{origin.rstrip('.')}.zone"
+        (root / name).write_text(text)
+        files[origin] = name
+    return files
+
+
+def start_peer(name: str, argv: list[str], root: Path, port: int, zones: list[str]) -> PeerServer:
+    """Run ``argv`` in ``root`` (output to ``<name>.log``) until it serves every zone."""
+    server = PeerServer(name, root, port, zones, root / f"{name}.log")
+    server.proc = subprocess.Popen(
+        argv,
+        cwd=root,
+        stdout=open(server.log, "wb"),  # noqa: SIM115 - the process owns it until it exits
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        server.wait_ready()
+    except BaseException:
+        server.stop()
+        raise
+    return server
