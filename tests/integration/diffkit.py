@@ -122,16 +122,17 @@ class Pair:
     label: str
 
 
-def start_leasedns(tmp: Path) -> Server:
-    """leasedns serving DYN, EDGE and RICH from master files under ``tmp``, with ``KEY`` as an
-    admin key (full update and transfer rights)."""
+def start_leasedns(tmp: Path, zones: dict[str, str] = ZONES) -> Server:
+    """leasedns serving ``zones`` (origin -> master-file text; DYN, EDGE and RICH by default)
+    from master files under ``tmp``, with ``KEY`` as an admin key (full update and transfer
+    rights)."""
     zdir = tmp / "zones"
-    zdir.mkdir()
-    for origin, text in ZONES.items():
+    zdir.mkdir(parents=True)
+    for origin, text in zones.items():
         (zdir / f"{origin}zone").write_text(text)
     lds = make_server(
         tmp,
-        zones=[zdir / f"{origin}zone" for origin in ZONES],
+        zones=[zdir / f"{origin}zone" for origin in zones],
         extra=["--key", f"{KEY_NAME[:-1]}:hmac-sha256:{SECRET}:admin"],
     )
     lds.start()
