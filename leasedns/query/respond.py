@@ -86,14 +86,22 @@ def render_error(req: Request, rcode: int, max_udp: int) -> bytes:
     return r.finish()
 
 
-def render_formerr(data: bytes) -> bytes | None:
-    """FORMERR for a message that does not parse.  Its question is echoed when it can be
-    read, as BIND and Knot do, so the client can match the reply (RFC 1035 §7.3)."""
-    head = render_header_error(data, FORMERR)
-    end = names.question_end(data)
-    if head is None or end is None:
-        return head
-    return head[:4] + b"\x00\x01\x00\x00\x00\x00\x00\x00" + data[12:end]
+def render_unparsed(
+    data: bytes, rcode: int, edns: tuple[int, int, bool] | None, max_udp: int
+) -> bytes | None:
+    """The reply to a message we did not parse (FORMERR) or will not (NOTIMP, BADVERS).
+
+    FORMERR and BADVERS echo the question when it can be read, as BIND and Knot do, so
+    the client can match the reply (RFC 1035 §7.3).  ``edns`` is the request's OPT
+    (``wire.opt.find_opt``): when there was one, ours goes back (RFC 6891 §6.1.1)."""
+    head = render_header_error(data, rcode & 0xF)
+    if head is None:
+        return None
+    end = names.question_end(data) if rcode in (FORMERR, BADVERS) else None
+    question = data[12:end] if end is not None else b""
+    opt = opt_rr(max_udp, ext_rcode=rcode >> 4, do=edns[2]) if edns is not None else b""
+    counts = bytes((0, 1 if question else 0, 0, 0, 0, 0, 0, 1 if opt else 0))
+    return head[:4] + counts + question + opt
 
 
 def render_header_error(data: bytes, rcode: int) -> bytes | None:

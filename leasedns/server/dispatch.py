@@ -19,7 +19,7 @@ from leasedns.query.lookup import Lookup, LookupResult
 from leasedns.query.respond import Request
 from leasedns.query.zoneindex import ZoneIndex
 from leasedns.store.zonestore import Store
-from leasedns.wire import names, tsig
+from leasedns.wire import names, opt, tsig
 
 OP_QUERY, OP_NOTIFY, OP_UPDATE = 0, 4, 5
 T_OPT, T_TSIG, T_IXFR, T_AXFR, T_MAILB, T_MAILA = 41, 250, 251, 252, 253, 254
@@ -131,20 +131,16 @@ class Dispatcher:
             c.dropped += 1
             return Reply(None)  # too short to answer, or a response: never reply (RFC 1035 §7.3)
         opcode = (data[2] >> 3) & 0xF
-        if opcode not in (OP_QUERY, OP_NOTIFY, OP_UPDATE):
-            c.count(0, respond.NOTIMP)
-            return Reply(respond.render_header_error(data, respond.NOTIMP))
-        if opcode == OP_UPDATE:
-            if self.update_handler is None or send is None:
-                return Reply(respond.render_header_error(data, respond.NOTIMP))
+        if opcode == OP_UPDATE and self.update_handler is not None and send is not None:
             self.update_handler(data, addr, send)  # its own parser: dnslib can't read prereqs
             return Reply(None)
+        if opcode not in (OP_QUERY, OP_NOTIFY):
+            return self._unparsed(data, respond.NOTIMP)
         try:
             req, rec = parse_request(data)
         except FormErr:
             c.malformed += 1
-            c.count(0, respond.FORMERR)
-            return Reply(respond.render_formerr(data))
+            return self._unparsed(data, respond.FORMERR)
         if req.edns is not None and req.edns[1] > 0:
             c.count(req.qtype, respond.BADVERS)
             return Reply(respond.render_error(req, respond.BADVERS, self.max_udp))
@@ -181,6 +177,15 @@ class Dispatcher:
         if wire[2] & 0x02:
             self.counters.truncated += 1
         return Reply(wire, res)
+
+    def _unparsed(self, data: bytes, rcode: int) -> Reply:
+        """NOTIMP or FORMERR without a parsed request; an OPT of a version we don't speak
+        makes it BADVERS, which RFC 6891 §6.1.3 puts before every other check."""
+        edns = opt.find_opt(data)
+        if edns is not None and edns[1] > 0:
+            rcode = respond.BADVERS
+        self.counters.count(0, rcode)
+        return Reply(respond.render_unparsed(data, rcode, edns, self.max_udp))
 
     def _refusal(self, req: Request) -> int:
         """The RCODE for a question we do not look up, or 0.

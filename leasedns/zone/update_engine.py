@@ -18,6 +18,7 @@ from leasedns.lease.deferred import is_deferred, purge_orphans, record_deferred,
 from leasedns.lease.entry import CANCEL, capped_ttl
 from leasedns.lease.protect import Actor, BlastRadius, Guard, ZoneLifecycle
 from leasedns.lease.roles import RoleIndex
+from leasedns.query.respond import render_unparsed
 from leasedns.store.records import AuditEvent, Provenance, RRsetMeta
 from leasedns.store.zonestore import Store, Writer
 from leasedns.update import policy, rfc2136
@@ -31,6 +32,7 @@ from leasedns.update.message import (
 from leasedns.update.rfc2136 import NOERROR, REFUSED, SERVFAIL, ZoneTxn
 from leasedns.wire import names, tsig
 from leasedns.wire.names import Name
+from leasedns.wire.opt import find_opt
 from leasedns.wire.render import opt_rr
 from leasedns.zone.commit import ZoneChange, finish_zones
 from leasedns.zone.present import rr_text
@@ -389,10 +391,11 @@ class UpdateEngine:
                 opt = _opt_with_lease(self.max_udp, p.granted if rcode == NOERROR else None)
             counts = b"\x00\x01\x00\x00\x00\x00\x00\x01" if opt else b"\x00\x01" + b"\x00" * 6
             out = wire[:2] + flags.to_bytes(2, "big") + counts + wire[12 : msg.zone_end] + opt
-        else:  # not parsed (FORMERR): the zone section still echoed when it can be read
-            end = names.question_end(wire)
-            counts = b"\x00" * 8 if end is None else b"\x00\x01" + b"\x00" * 6
-            out = wire[:2] + flags.to_bytes(2, "big") + counts + wire[12 : end or 12]
+        else:  # not parsed (FORMERR): zone section and OPT as far as they can be read
+            edns = find_opt(wire)
+            if edns is not None and edns[1] > 0:
+                rcode = BADVERS  # RFC 6891 §6.1.3: before any other error
+            out = render_unparsed(wire, rcode, edns, self.max_udp) or b""
         if p.tsig.signed:
             out = tsig.sign_response(out, p.tsig, now)
         return out

@@ -323,3 +323,29 @@ def test_signed_query_refused_is_signed_too(served: tuple[Dispatcher, Store]) ->
     keyring = {dns.name.from_text("q-key."): dns.tsig.Key("q-key.", SECRET, "hmac-sha256")}
     answer = dns.message.from_wire(out or b"", keyring=keyring, request_mac=q.mac)
     assert answer.had_tsig and answer.rcode() == dns.rcode.REFUSED
+
+
+# -- EDNS in replies to what we do not parse (RFC 6891 §6.1.1, §6.1.3) -------------------------
+
+
+def test_notimp_to_an_edns_request_carries_an_opt(served: tuple[Dispatcher, Store]) -> None:
+    wire = handle(served, raw(flags=2 << 11, counts=(1, 0, 0, 1), body=Q + opt(do=True)))
+    assert wire is not None and wire[3] & 0xF == respond.NOTIMP
+    assert wire[4:12] == b"\x00\x00\x00\x00\x00\x00\x00\x01"  # no question, one OPT
+    assert wire[12:] == opt(payload=1232, do=True)
+
+
+@pytest.mark.parametrize(
+    "flags, counts, body",
+    [(0x0100, (0, 0, 0, 1), b""), (2 << 11, (1, 0, 0, 1), Q)],
+    ids=["no-question", "opcode-status"],
+)
+def test_unknown_edns_version_is_badvers_before_anything_else(
+    served: tuple[Dispatcher, Store], flags: int, counts: tuple[int, int, int, int], body: bytes
+) -> None:
+    dispatcher, _ = served
+    wire = handle(served, raw(flags=flags, counts=counts, body=body + opt(version=1)))
+    assert wire is not None
+    reply = dns.message.from_wire(wire, question_only=False)
+    assert reply.rcode() == dns.rcode.BADVERS and reply.edns == 0
+    assert dispatcher.counters.queries == {(0, respond.BADVERS): 1}
