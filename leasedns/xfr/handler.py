@@ -162,11 +162,14 @@ class XfrHandler:
         keyring: Keyring | None = None,
     ) -> Reply:
         """RFC 1996 §3.7: acknowledge a NOTIFY for a zone we serve; we are its primary,
-        so there is nothing to refresh.  Other zones get NOTAUTH, odd QTYPEs NOTIMP."""
+        so there is nothing to refresh.  Other zones get NOTAUTH, odd QTYPEs NOTIMP, and a
+        class other than IN NOTIMP, as from BIND and Knot (and as for UPDATE)."""
         tres = tsig.verify_request(data, keyring if keyring is not None else _NO_KEYS, now)
         if tres.error != tsig.NOERROR:
             return Reply(tsig.error_response(data, tres, tres.rcode, now) or None)
-        if req.qclass != C_IN or req.qname not in self.zones:
+        if req.qclass != C_IN:
+            return self._error(req, tres, respond.NOTIMP, now)
+        if req.qname not in self.zones:
             return self._error(req, tres, respond.NOTAUTH, now)
         if req.qtype != T_SOA:
             return self._error(req, tres, respond.NOTIMP, now)

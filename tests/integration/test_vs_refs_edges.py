@@ -759,10 +759,9 @@ def test_ixfr_over_udp_reply_has_no_aa(trio: Trio, history: History) -> None:
             pytest.fail(f"the reference changed: {label} now sets AA")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError)
 def test_notify_in_class_ch_is_notimp(trio: Trio) -> None:
     """A NOTIFY whose question is in class CH: BIND and Knot NOTIMP (as both answer an
-    UPDATE in class CH), leasedns NOTAUTH.  RFC 1996 has no rule for other classes; NOTIMP
+    UPDATE in class CH), and leasedns now too (it answered NOTAUTH).  RFC 1996 has no rule for other classes; NOTIMP
     says "not for this class" rather than "not authoritative for this zone"."""
     wire = notify("rich.test.", "CH")
     references_answer(trio, lambda ep: aspects(udp_ask(ep, wire))["rcode"], "NOTIMP")

@@ -191,6 +191,14 @@ def test_inbound_notify_for_another_zone_is_notauth(lab: Lab) -> None:
     assert inbound(lab, q).rcode() == dns.rcode.NOTAUTH
 
 
+def test_inbound_notify_in_another_class_is_notimp(lab: Lab) -> None:
+    # As BIND and Knot answer (tests/integration/test_vs_refs_edges.py).
+    lab.load(zone_text(5, {}))
+    q = dns.message.make_query(ORIGIN, "SOA", "CH")
+    q.set_opcode(dns.opcode.NOTIFY)
+    assert inbound(lab, q).rcode() == dns.rcode.NOTIMP
+
+
 def test_inbound_notify_other_qtype_is_notimp(lab: Lab) -> None:
     lab.load(zone_text(5, {}))
     q = dns.message.make_query(ORIGIN, "A")
