@@ -67,6 +67,8 @@ class Config:
     keys: list[dict[str, Any]] = field(default_factory=list)
     notify: list[Endpoint] = field(default_factory=list)
     notify_keys: dict[Endpoint, str] = field(default_factory=dict)  # secondary -> TSIG key name
+    version: str | None = None  # CH TXT version.bind; None: "leasedns X.Y", "" hides it
+    hostname: str | None = None  # CH TXT hostname.bind / id.server; None: the host's name
     source: str = "<command line>"
 
 
@@ -116,7 +118,7 @@ _TOP_KEYS = {
     "tcp_max_connections", "tcp_max_queries_per_connection", "serial_policy", "journal_depth",
     "journal_max_bytes", "cache_entries", "profile", "api_token", "keys", "notify",
     "lease_min", "lease_max", "key_lease_min", "key_lease_max",
-    "grace", "infrastructure", "blast_radius", "tombstone_retention",
+    "grace", "infrastructure", "blast_radius", "tombstone_retention", "version", "hostname",
 }  # fmt: skip
 _ZONE_KEYS = {
     "file", "origin", "profile", "allow_update", "allow_update_role", "allow_transfer", "notify", "update_policy",
@@ -176,6 +178,10 @@ def load_yaml(path: str) -> Config:
                 setattr(cfg, k, int(raw[k]))
         if raw.get("grace") is not None:
             cfg.grace = int(raw["grace"])
+        for k in ("version", "hostname"):  # as BIND's options: a string, or none to hide it
+            if k in raw:
+                v = raw[k]
+                setattr(cfg, k, "" if v in (None, False, "none") else str(v))
         if "tombstone_retention" in raw:
             cfg.tombstone_retention = int(raw["tombstone_retention"])
         cfg.infrastructure = _plain(raw.get("infrastructure") or {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 from leasedns.query.lookup import Kind, LookupResult
@@ -73,6 +74,18 @@ def render_result(req: Request, res: LookupResult, tcp: bool, max_udp: int, tail
             if not r.add(3, rr, reserve) and res.glue_required:
                 r.set_flags(flags | TC)  # RFC 9471: in-domain glue that doesn't fit sets TC
                 break
+    if req.edns is not None:
+        r.add_raw(3, _opt(req, max_udp))
+    return r.finish()
+
+
+def render_chaos_txt(req: Request, text: str, max_udp: int) -> bytes:
+    """CH TXT version.bind and friends (RFC 4892): one TXT string, TTL 0, AA as BIND sets it."""
+    data = text.encode()[:255]
+    rdata = bytes((len(data),)) + data
+    rr = b"\xc0\x0c" + struct.pack(">HHIH", 16, 3, 0, len(rdata)) + rdata  # owner: the qname
+    r = Renderer(req.id, _base_flags(req) | AA, req.question, req.qname, 65535)
+    r.add_raw(1, rr)
     if req.edns is not None:
         r.add_raw(3, _opt(req, max_udp))
     return r.finish()

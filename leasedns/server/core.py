@@ -8,10 +8,12 @@ what the query path serves: a broken file keeps the last good data.
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from leasedns import __version__
 from leasedns.config import Config
 from leasedns.query.zoneindex import ZoneIndex
 from leasedns.server.answer_cache import AnswerCache
@@ -40,6 +42,7 @@ class ServerCore:
         self.clock = clock
         self.zones = ZoneIndex()
         self.dispatcher = Dispatcher(self.zones, cfg.max_udp_payload, clock)
+        self.dispatcher.identity = identity(cfg)
         self.cache = AnswerCache(cfg.cache_entries)
         self.zone_load_errors = 0
         self.started = clock()
@@ -127,3 +130,16 @@ class ServerCore:
         self, data: bytes, addr: object, tcp: bool, send: Callable[[bytes], None] | None = None
     ) -> Reply:
         return self.dispatcher.handle(data, self.store, addr, tcp, send)
+
+
+def identity(cfg: Config) -> dict[Name, str]:
+    """What CH TXT version.bind/.server and hostname.bind/id.server answer (RFC 4892);
+    ``version: none`` or ``hostname: none`` in the configuration hides one (REFUSED)."""
+    version = f"leasedns {__version__}" if cfg.version is None else cfg.version
+    host = socket.gethostname() if cfg.hostname is None else cfg.hostname
+    out = {}
+    for name, text in (("version.bind.", version), ("version.server.", version),
+                       ("hostname.bind.", host), ("id.server.", host)):  # fmt: skip
+        if text:
+            out[names.from_text(name)] = text
+    return out

@@ -20,10 +20,11 @@ from leasedns.query.respond import Request
 from leasedns.query.zoneindex import ZoneIndex
 from leasedns.store.zonestore import Store
 from leasedns.wire import names, opt, tsig
+from leasedns.wire.names import Name
 
 OP_QUERY, OP_NOTIFY, OP_UPDATE = 0, 4, 5
 T_OPT, T_TSIG, T_IXFR, T_AXFR, T_MAILB, T_MAILA = 41, 250, 251, 252, 253, 254
-C_IN = 1
+C_IN, C_CH, T_TXT = 1, 3, 16
 
 
 @dataclass(slots=True)
@@ -113,6 +114,7 @@ class Dispatcher:
         self.clock = clock
         self.counters = Counters()
         self.keyring: Callable[[], Keyring] = Keyring  # TSIG keys (set by the wiring): none yet
+        self.identity: dict[Name, str] = {}  # CH TXT name -> text (RFC 4892), set by the core
         self.update_handler: Callable[[bytes, object, Callable[[bytes], None]], None] | None = None
         self.notify_handler: Callable[[bytes, Request, DNSRecord, object], Reply] | None = None
         self.xfr_handler: Callable[[bytes, Request, DNSRecord, object, bool], Reply] | None = None
@@ -168,8 +170,9 @@ class Dispatcher:
             return self._signed_query(data, req, rec, store, tcp)
         rcode = self._refusal(req)
         if rcode:
-            self.counters.count(qtype, rcode)
-            return Reply(respond.render_error(req, rcode, self.max_udp))
+            chaos = self._chaos(req)
+            self.counters.count(qtype, respond.NOERROR if chaos else rcode)
+            return Reply(chaos or respond.render_error(req, rcode, self.max_udp))
         with store.reader() as reader:
             res = Lookup(reader, self.zones).run(req.qname, qtype, tcp)
         wire = respond.render_result(req, res, tcp, self.max_udp)
@@ -186,6 +189,14 @@ class Dispatcher:
             rcode = respond.BADVERS
         self.counters.count(0, rcode)
         return Reply(respond.render_unparsed(data, rcode, edns, self.max_udp))
+
+    def _chaos(self, req: Request) -> bytes | None:
+        """The server's identity in class CH (version.bind, hostname.bind, ...), as BIND,
+        Knot and NSD answer by default; None for everything else in a class not IN."""
+        if req.qclass != C_CH or req.qtype != T_TXT:
+            return None
+        text = self.identity.get(req.qname)
+        return respond.render_chaos_txt(req, text, self.max_udp) if text else None
 
     def _refusal(self, req: Request) -> int:
         """The RCODE for a question we do not look up, or 0.
@@ -215,7 +226,7 @@ class Dispatcher:
             return Reply(tsig.error_response(data, tres, tres.rcode, now) or None)
         rcode = self._refusal(req)
         if rcode:
-            wire = respond.render_error(req, rcode, self.max_udp)
+            wire = self._chaos(req) or respond.render_error(req, rcode, self.max_udp)
         else:
             with store.reader() as reader:
                 res = Lookup(reader, self.zones).run(req.qname, req.qtype, tcp)

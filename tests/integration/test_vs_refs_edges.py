@@ -774,11 +774,11 @@ def chaos_txt_answer(ep: Endpoint, qname: str) -> tuple[object, list[tuple[str, 
     return got["rcode"], [(v.name, v.rdtype) for v in got["answer"]]  # type: ignore[attr-defined]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError)
 @pytest.mark.parametrize("qname", ["version.bind.", "hostname.bind."])
 def test_chaos_server_identity_is_answered(trio: Trio, qname: str) -> None:
     """CH TXT version.bind and hostname.bind: BIND and Knot answer NOERROR with one CH TXT
-    RR (their version, the host name; BIND sets AA, Knot does not); leasedns REFUSED.
+    RR (their version, the host name; BIND sets AA, Knot does not); so does leasedns now
+    (it answered REFUSED).
     RFC 4892 (informational) describes these names and lets an operator turn them off, so
     this is latitude: listed because the references agree by default."""
     want = ("NOERROR", [(qname, "CH/TXT")])

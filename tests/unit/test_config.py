@@ -85,3 +85,16 @@ def test_errors_name_file_and_line(tmp_path: Path, text: str, where: str, what: 
         load_yaml(write(tmp_path, text))
     msg = str(e.value)
     assert msg.startswith(str(tmp_path)) and where in msg and what in msg, msg
+
+
+def test_server_identity_strings(tmp_path: Path) -> None:
+    from leasedns.server.core import identity
+
+    assert identity(Config())[(b"version", b"bind")].startswith("leasedns ")
+    f = tmp_path / "c.yaml"
+    f.write_text("version: none\nhostname: ns1.lab.example\n")
+    cfg = load_yaml(str(f))
+    assert (cfg.version, cfg.hostname) == ("", "ns1.lab.example")
+    ids = identity(cfg)
+    assert (b"version", b"bind") not in ids  # hidden: REFUSED, as BIND's "version none;"
+    assert ids[(b"hostname", b"bind")] == ids[(b"id", b"server")] == "ns1.lab.example"

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import dns.flags
 import dns.message
 import dns.name
 import dns.rcode
@@ -349,3 +350,35 @@ def test_unknown_edns_version_is_badvers_before_anything_else(
     reply = dns.message.from_wire(wire, question_only=False)
     assert reply.rcode() == dns.rcode.BADVERS and reply.edns == 0
     assert dispatcher.counters.queries == {(0, respond.BADVERS): 1}
+
+
+# -- the server's identity in class CH (RFC 4892) ------------------------------------------
+
+
+def chaos_query(qname: str, qtype: str = "TXT") -> bytes:
+    return dns.message.make_query(qname, qtype, "CH").to_wire()
+
+
+def test_version_bind_is_answered_in_class_ch(served: tuple[Dispatcher, Store]) -> None:
+    dispatcher, store = served
+    dispatcher.identity = {from_text("version.bind."): "leasedns 9.9"}
+    out = handle(served, chaos_query("VERSION.bind."))
+    assert out is not None
+    reply = dns.message.from_wire(out)
+    assert reply.rcode() == dns.rcode.NOERROR and reply.flags & dns.flags.AA
+    [rrset] = reply.answer
+    assert rrset.rdclass == dns.rdataclass.CH and rrset.ttl == 0
+    assert [rd.to_text() for rd in rrset] == ['"leasedns 9.9"']
+    assert rrset.name == dns.name.from_text("VERSION.bind.")  # the question's own spelling
+
+
+@pytest.mark.parametrize(
+    "qname, qtype", [("hostname.bind.", "TXT"), ("version.bind.", "A"), ("other.bind.", "TXT")]
+)
+def test_other_class_ch_questions_are_refused(
+    served: tuple[Dispatcher, Store], qname: str, qtype: str
+) -> None:
+    dispatcher, _ = served
+    dispatcher.identity = {from_text("version.bind."): "leasedns 9.9"}  # hostname hidden
+    out = handle(served, chaos_query(qname, qtype))
+    assert out is not None and rcode_of(out) == dns.rcode.REFUSED
