@@ -126,6 +126,8 @@ class XfrHandler:
         if msgs is None:
             return self._refuse(req, tres, respond.SERVFAIL, now)
         self._count(outcome)
+        if not tcp:  # IXFR over UDP: AA clear, as BIND and Knot send it (RFC 1995 is silent)
+            msgs = [m[:2] + bytes((m[2] & ~(respond.AA >> 8) & 0xFF,)) + m[3:] for m in msgs]
         stream = tsig.TsigStream(tres)
         signed = [stream.sign(m, now) for m in msgs]
         return Reply(signed[0], stream=signed[1:])
