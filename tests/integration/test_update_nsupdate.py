@@ -572,6 +572,8 @@ def test_serial_policy_unixtime(yaml_srv: tuple[Server, Path]) -> None:
 
 
 def test_query_answers_come_from_dnspython_parsable_messages(srv: Server) -> None:
-    """Guard for the helpers: an UPDATE-touched name answers with a well-formed message."""
-    r = ask(srv, "added.lab.example.", "A", tcp=True)
+    """Guard for the helpers: an UPDATE-touched name answers with a well-formed message
+    (the name is added here, so the test does not depend on the ones before it)."""
+    ok(nsupdate(srv, ["update add guard.lab.example. 300 A 10.1.1.9"], "-y", ADMIN))
+    r = ask(srv, "guard.lab.example.", "A", tcp=True)
     assert isinstance(r, dns.message.Message) and r.rcode() == dns.rcode.NOERROR
