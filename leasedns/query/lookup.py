@@ -189,6 +189,8 @@ class Lookup:
         types = self.r.types_at(zone, wild)
         if types:
             return self._answer_from(zone, qname, types, qtype, tcp, res)
+        if self.r.has_children(zone, wild):  # §2.2.2: "*" as an empty non-terminal exists
+            return self._nodata(zone, res)
         res.kind = Kind.NXDOMAIN  # RFC 6604: in a CNAME chain the RCODE reflects the last name
         soa = self.r.get(zone, zone, T_SOA)
         if soa is not None:

@@ -438,15 +438,12 @@ def test_additional_data_stays_in_the_zone(trio: Trio, title: str) -> None:
     check(trio, a, want)
 
 
-@pytest.mark.xfail(
-    strict=True, raises=AssertionError, reason="leasedns answers NXDOMAIN under an ENT wildcard"
-)
 @pytest.mark.parametrize("qname", ["foo.went.a.test.", "x.foo.went.a.test."])
 def test_empty_non_terminal_wildcard_matches(trio: Trio, qname: str) -> None:
     """``*.went.a.test.`` owns nothing but has a descendant (``x.*.went``): an empty
     non-terminal, which exists (RFC 4592 §2.2.2).  It is the source of synthesis for any
     name below ``went`` (§3.3.1), so those names exist and the answer is NODATA: NOERROR,
-    no answer, the SOA.  BIND and Knot say so; leasedns answers NXDOMAIN."""
+    no answer, the SOA.  BIND and Knot say so, and leasedns now too (it said NXDOMAIN)."""
     check(trio, ask(qname), {"rcode": "NOERROR", "answer": set(), "authority": {SOA_A}})
 
 

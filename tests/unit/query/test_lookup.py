@@ -53,6 +53,7 @@ _sip._udp SRV 0 5 5060 sip
 sip A 192.0.2.50
 *.wild CNAME www
 *.nodata TXT "wild text"
+x.*.went TXT "below a wildcard that owns nothing"
 sub NS ns.sub
 sub NS ns.elsewhere.invalid.
 ns.sub A 192.0.2.53
@@ -416,6 +417,15 @@ def test_wildcard_synthesis_of_a_missing_type(ask: Ask) -> None:
     assert show(res.authority) == [LAB_SOA_NEG]
     res = ask("x.nodata.lab.test.", TXT)
     assert show(res.answer) == [("x.nodata.lab.test.", TXT, 3600, ['"wild text"'])]
+
+
+def test_wildcard_that_is_an_empty_non_terminal_gives_nodata(ask: Ask) -> None:
+    # RFC 4592 §2.2.2: "*.went" exists (it has a descendant), so it is the source of
+    # synthesis (§3.3.1) for names below "went": they exist, with no data. BIND and Knot agree.
+    for qname in ("foo.went.lab.test.", "x.foo.went.lab.test."):
+        res = ask(qname, A)
+        assert res.kind == Kind.NODATA
+        assert show(res.authority) == [LAB_SOA_NEG]
 
 
 # -- delegations and DS ----------------------------------------------------------------
