@@ -84,11 +84,12 @@ class Lookup:
             target = self._resolve(zone, name, qtype, tcp, res)
             if target is None or target in seen:
                 break
-            nz = self.zones.find(target, qtype)
-            if nz is None:
-                break  # out-of-zone target: returned as it is (RFC 1034 §4.3.2 step 3a)
-            zone, name = nz, target
-        self._add_additional(res)
+            if self.zones.find(target, qtype) != zone:
+                # A target in another zone, even one served here, is returned as it is: the
+                # client asks again (RFC 1034 §4.3.2 step 3a), as BIND and Knot answer.
+                break
+            name = target
+        self._add_additional(zone, res)
         return res
 
     def _resolve(
@@ -214,8 +215,10 @@ class Lookup:
         res.answer.append((qname, T_CNAME, ttl, (names.to_wire(new),)))
         return new
 
-    def _add_additional(self, res: LookupResult) -> None:
-        """Addresses of in-zone NS/MX/SRV targets (RFC 1035 §3.3; glue for referrals)."""
+    def _add_additional(self, zone: Name, res: LookupResult) -> None:
+        """Addresses of NS/MX/SRV targets the answer's zone holds (RFC 1035 §3.3; glue for
+        referrals, in-domain and sibling, RFC 9471).  Never another served zone's data: BIND
+        and Knot leave it out too, and a resolver would not trust it (RFC 2181 §5.4.1)."""
         wanted: list[Name] = []
         sections = res.authority if res.kind == Kind.REFERRAL else res.answer
         for _owner, rtype, _ttl, rdatas in sections:
@@ -225,8 +228,7 @@ class Lookup:
                     if t is not None and t not in wanted:
                         wanted.append(t)
         for t in wanted:
-            zone = self.zones.find(t, T_A)
-            if zone is None:
+            if not names.is_subdomain(t, zone):
                 continue
             res.deps.add(t)
             for rtype in (T_A, T_AAAA):
