@@ -104,6 +104,8 @@ class Lookup:
         # Step 3b: walk down from the apex looking for a zone cut, a DNAME or a missing node.
         for depth in range(len(zone) + 1, len(qname)):
             node = qname[len(qname) - depth :]
+            if b"\x00" in node[0]:  # such a name is never stored (NUL separates key labels)
+                return self._no_such_name(zone, qname, node[1:], qtype, tcp, res)
             res.deps.add(node)
             types = r.types_at(zone, node)
             if not types:
@@ -116,6 +118,8 @@ class Lookup:
             dname = types.get(T_DNAME)
             if dname is not None:
                 return self._dname(node, dname, qname, res)
+        if qname and b"\x00" in qname[0]:
+            return self._no_such_name(zone, qname, qname[1:], qtype, tcp, res)
         res.deps.add(qname)
         types = r.types_at(zone, qname)
         if not types:

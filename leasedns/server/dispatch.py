@@ -56,9 +56,19 @@ class FormErr(Exception):
 
 
 def parse_request(data: bytes) -> tuple[Request, DNSRecord]:
-    """Validate with dnslib, then take the question exactly as it was sent."""
+    """Validate with dnslib, then take the question exactly as it was sent.
+
+    dnslib refuses labels that are not UTF-8, but any octet may be in a label (RFC 2181
+    §11): it is shown the question with such octets masked (lengths and offsets kept), and
+    the question itself is read here from the original bytes."""
+    end = names.question_end(data)
+    if end is not None and max(data[12 : end - 4], default=0) > 0x7F:
+        q = bytes(b if b < 0x80 else 0x78 for b in data[12 : end - 4])  # length octets are < 64
+        parsed = data[:12] + q + data[end - 4 :]
+    else:
+        parsed = data
     try:
-        rec = DNSRecord.parse(data)
+        rec = DNSRecord.parse(parsed)
     except (DNSError, ValueError, IndexError, KeyError, UnicodeError, TypeError) as e:
         raise FormErr(str(e)) from e
     h = rec.header
@@ -81,7 +91,7 @@ def parse_request(data: bytes) -> tuple[Request, DNSRecord]:
         raise FormErr("short question")
     qname = tuple(labels)
     try:
-        names.check(qname)
+        names.check(qname, allow_nul=True)
     except names.NameError_ as e:
         raise FormErr(str(e)) from e
     qtype = int.from_bytes(data[i + 1 : i + 3], "big")

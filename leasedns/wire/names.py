@@ -71,13 +71,14 @@ def from_text(text: str, origin: Name | None = None) -> Name:
     return name
 
 
-def check(name: Name) -> None:
-    """RFC 1035 §2.3.4 limits; NUL bytes are refused because store keys use NUL as separator."""
+def check(name: Name, allow_nul: bool = False) -> None:
+    """RFC 1035 §2.3.4 limits.  NUL bytes are refused in names we store (store keys use NUL
+    as separator); a question may hold them (``allow_nul``): such a name exists nowhere."""
     total = 1
     for label in name:
         if not label or len(label) > 63:
             raise NameError_("label length must be 1..63")
-        if b"\x00" in label:
+        if not allow_nul and b"\x00" in label:
             raise NameError_("NUL byte in a label is not supported")
         total += len(label) + 1
     if total > 255:

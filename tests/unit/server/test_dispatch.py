@@ -382,3 +382,25 @@ def test_other_class_ch_questions_are_refused(
     dispatcher.identity = {from_text("version.bind."): "leasedns 9.9"}  # hostname hidden
     out = handle(served, chaos_query(qname, qtype))
     assert out is not None and rcode_of(out) == dns.rcode.REFUSED
+
+
+# -- any octet in a question's labels (RFC 2181 §11) --------------------------------------------
+
+
+def test_octets_above_127_in_the_question_are_answered(served: tuple[Dispatcher, Store]) -> None:
+    # dnslib refuses labels that are not UTF-8; we read the question ourselves.
+    out = handle(served, dns.message.make_query(r"\255x.lab.test.", "A").to_wire())
+    assert out is not None
+    reply = dns.message.from_wire(out)
+    assert reply.rcode() == dns.rcode.NXDOMAIN and reply.flags & dns.flags.AA
+    assert reply.question[0].name == dns.name.from_text(r"\255x.lab.test.")
+
+
+@pytest.mark.parametrize("qname", [r"\000.lab.test.", r"www.\000.lab.test.", r"a\000b.lab.test."])
+def test_a_nul_octet_names_nothing_stored(served: tuple[Dispatcher, Store], qname: str) -> None:
+    # Store keys separate labels with NUL: such a name must never match another one
+    # (a\000b.lab.test. would otherwise read as b.a.lab.test.).
+    out = handle(served, dns.message.make_query(qname, "A").to_wire())
+    assert out is not None
+    reply = dns.message.from_wire(out)
+    assert reply.rcode() == dns.rcode.NXDOMAIN and not reply.answer
