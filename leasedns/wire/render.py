@@ -3,7 +3,9 @@
 Written by hand rather than through dnslib's packer so that owner names
 compress against the question *case-insensitively*: every answer then points
 at the question's bytes, which is what lets the answer cache replay a response
-with another query's ID and letter case (0x20) and stay byte-identical.
+with another query's ID and letter case (0x20) and stay byte-identical.  Names
+inside RDATA never point into the question, so they keep the zone's case (as
+BIND and Knot send them), whatever case the question was asked in.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ RRset = tuple[Name, int, int, tuple[bytes, ...]]
 class Renderer:
     """Builds one message; ``add`` refuses (returns False) an RRset that would not fit."""
 
-    __slots__ = ("buf", "limit", "table", "counts")
+    __slots__ = ("buf", "limit", "table", "clean", "counts")
 
     def __init__(self, header_id: int, flags: int, question: bytes, qname: Name, limit: int):
         self.buf = bytearray(_HDR.pack(header_id, flags, 1 if question else 0, 0, 0, 0))
         self.limit = limit
-        self.table: dict[Name, int] = {}
+        self.table: dict[Name, int] = {}  # every name written: owners may point anywhere
+        self.clean: dict[Name, int] = {}  # names whose bytes owe nothing to the question
         self.counts = [1 if question else 0, 0, 0, 0]
         if question:
             self._remember(qname, 12)
@@ -45,20 +48,31 @@ class Renderer:
             table[suffix] = offset
             offset += len(name[i]) + 1
 
-    def _name(self, out: bytearray, name: Name) -> None:
-        table = self.table
+    def _name(self, out: bytearray, name: Name, in_rdata: bool = False) -> None:
+        """Write ``name``, ending in a pointer to its longest suffix already written; in
+        RDATA only to suffixes whose bytes do not come from the question (their case)."""
+        lookup = self.clean if in_rdata else self.table
+        hit, ptr = len(name), None
         for i in range(len(name)):
-            suffix = name[i:]
-            ptr = table.get(suffix)
+            ptr = lookup.get(name[i:])
             if ptr is not None:
-                out += struct.pack(">H", 0xC000 | ptr)
-                return
-            if len(self.buf) + len(out) <= 0x3FFF:
-                table[suffix] = len(self.buf) + len(out)
+                hit = i
+                break
+        clean = ptr is None or self.clean.get(name[hit:]) == ptr
+        for i in range(hit):
+            offset = len(self.buf) + len(out)
+            if offset <= 0x3FFF:
+                suffix = name[i:]
+                self.table.setdefault(suffix, offset)
+                if clean:
+                    self.clean.setdefault(suffix, offset)
             label = name[i]
             out.append(len(label))
             out += label
-        out.append(0)
+        if ptr is None:
+            out.append(0)
+        else:
+            out += struct.pack(">H", 0xC000 | ptr)
 
     def _rdata(self, out: bytearray, rtype: int, rdata: bytes) -> None:
         if rtype not in _COMPRESSIBLE:
@@ -68,14 +82,14 @@ class Renderer:
             if rtype == 6:
                 mname, i = names.from_wire(rdata, 0)
                 rname, j = names.from_wire(rdata, i)
-                self._name(out, mname)
-                self._name(out, rname)
+                self._name(out, mname, True)
+                self._name(out, rname, True)
                 out += rdata[j:]
                 return
             off = _COMPRESSIBLE[rtype][0] or 0
             target, end = names.from_wire(rdata, off)
             out += rdata[:off]
-            self._name(out, target)
+            self._name(out, target, True)
             out += rdata[end:]
         except names.NameError_:
             out += rdata
@@ -85,7 +99,7 @@ class Renderer:
         owner, rtype, ttl, rdatas = rrset
         buf = self.buf
         saved_len = len(buf)
-        saved_table = dict(self.table)
+        saved_table, saved_clean = dict(self.table), dict(self.clean)
         for rd in rdatas:
             out = bytearray()
             self._name(out, owner)
@@ -97,7 +111,7 @@ class Renderer:
             buf += rd_out
         if len(buf) + reserve > self.limit:
             del buf[saved_len:]
-            self.table = saved_table
+            self.table, self.clean = saved_table, saved_clean
             return False
         self.counts[section] += len(rdatas)
         return True

@@ -72,12 +72,12 @@ def test_rdata_names_compressed_for_rfc1035_types() -> None:
     assert r.add(3, (mail, A, 60, (V4,)))
     wire = r.finish()
     body = wire[12 + len(QUESTION) :]
-    # CNAME rdata: "mail" then a pointer to lab.test. in the question.
+    # CNAME rdata: written in full, not pointing into the question (whose case it would take).
     cname_rdata = body[12:]
-    assert cname_rdata[:7] == b"\x04mail\xc0\x10"
+    assert cname_rdata[:15] == b"\x04mail\x03lab\x04test\x00"
     mail_offset = 12 + len(QUESTION) + 12
-    # MX: owner lab.test. -> pointer; rdata: preference + pointer to the "mail" label above.
-    mx = body[12 + 7 :]
+    # MX: the owner lab.test. points at the question; the rdata at the "mail" name above.
+    mx = body[12 + 15 :]
     assert mx[:2] == b"\xc0\x10"
     assert struct.unpack(">H", mx[10:12])[0] == 4  # RDLENGTH counts the compressed form
     assert mx[12:16] == b"\x00\x0a" + struct.pack(">H", 0xC000 | mail_offset)
@@ -85,9 +85,9 @@ def test_rdata_names_compressed_for_rfc1035_types() -> None:
     a_rr = mx[16:]
     assert a_rr[:2] == struct.pack(">H", 0xC000 | mail_offset)
     msg = parse(wire)
-    assert [rrset.to_text() for rrset in msg.answer] == ["WwW.LaB.tEsT. 60 IN CNAME mail.LaB.tEsT."]
-    assert msg.authority[0].to_text() == "LaB.tEsT. 60 IN MX 10 mail.LaB.tEsT."
-    assert msg.additional[0].to_text() == "mail.LaB.tEsT. 60 IN A 192.0.2.1"
+    # Owners take the question's case (0x20); RDATA keeps the zone's, as BIND and Knot send it.
+    assert [rrset.to_text() for rrset in msg.answer] == ["WwW.LaB.tEsT. 60 IN CNAME mail.lab.test."]
+    assert msg.authority[0].to_text() == "LaB.tEsT. 60 IN MX 10 mail.lab.test."
 
 
 def test_soa_names_compressed() -> None:
@@ -95,13 +95,15 @@ def test_soa_names_compressed() -> None:
     rdata = wire_name("ns1.lab.test.") + wire_name("hostmaster.lab.test.") + bytes(20)
     assert r.add(2, (from_text("lab.test."), SOA, 300, (rdata,)))
     wire = r.finish()
-    soa = wire[12 + len(QUESTION) + 2 + 10 :]
-    assert soa[:6] == b"\x03ns1\xc0\x10"
-    assert soa[6:19] == b"\x0ahostmaster\xc0\x10"
-    assert soa[19:] == bytes(20)
-    assert struct.unpack(">H", wire[12 + len(QUESTION) + 10 : 12 + len(QUESTION) + 12])[0] == 39
+    start = 12 + len(QUESTION) + 2 + 10
+    soa = wire[start:]
+    assert soa[:14] == b"\x03ns1\x03lab\x04test\x00"  # not into the question
+    assert soa[14:27] == b"\x0ahostmaster" + struct.pack(">H", 0xC000 | (start + 4))
+    assert soa[27:] == bytes(20)
+    assert struct.unpack(">H", wire[12 + len(QUESTION) + 10 : 12 + len(QUESTION) + 12])[0] == 47
     msg = parse(wire)
-    assert msg.authority[0][0].mname == dns.name.from_text("ns1.LaB.tEsT.")
+    assert msg.authority[0][0].mname == dns.name.from_text("ns1.lab.test.")
+    assert msg.authority[0].name.to_text() == "LaB.tEsT."
 
 
 def test_srv_and_txt_rdata_left_as_is() -> None:
