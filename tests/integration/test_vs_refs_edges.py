@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -489,12 +489,16 @@ def replies(trio: Trio, c: Case) -> dict[str, dict[str, object]]:
     return out
 
 
-def differences(got: dict[str, dict[str, object]], skip: frozenset[str]) -> list[str]:
+def differences(
+    got: dict[str, dict[str, object]],
+    skip: frozenset[str],
+    compared: Sequence[str] = ASPECTS,
+) -> list[str]:
     """Every compared aspect must be alike in the three replies; when BIND and Knot differ,
     that is reported as such (the case needs a look, and a comment, before it is left out)."""
     problems = []
     bind, knot, lds = got["bind"], got["knot"], got["leasedns"]
-    for aspect in ASPECTS:
+    for aspect in compared:
         if aspect in skip:
             continue
         values = f"bind {show(bind[aspect])}, knot {show(knot[aspect])}"
