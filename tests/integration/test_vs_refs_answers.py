@@ -23,10 +23,15 @@ from typing import Any
 
 import dns.message
 import pytest
-from bindkit import start_bind
-from diffkit import KEY, start_leasedns
-from knotkit import start_knot
-from test_vs_refs_edges import ASPECTS, Trio, aspects, differences, tcp_stream, udp_ask
+from test_vs_refs_edges import (
+    ASPECTS,
+    Trio,
+    aspects,
+    differences,
+    started_trio,
+    tcp_stream,
+    udp_ask,
+)
 
 pytestmark = pytest.mark.interop
 
@@ -138,16 +143,7 @@ ANSWER_ZONES = {A: A_ZONE, B: B_ZONE, SUB: SUB_ZONE}
 
 @pytest.fixture(scope="module")
 def trio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trio]:
-    tmp = tmp_path_factory.mktemp("vsanswers")
-    started: list[Any] = []
-    try:
-        started.append(start_bind(tmp / "bind", KEY, ANSWER_ZONES))
-        started.append(start_knot(tmp / "knot", KEY, ANSWER_ZONES))
-        started.append(start_leasedns(tmp / "leasedns", ANSWER_ZONES))
-        yield Trio(*started)
-    finally:
-        for server in reversed(started):
-            server.stop()
+    yield from started_trio(tmp_path_factory.mktemp("vsanswers"), ANSWER_ZONES)
 
 
 # -- questions ----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import socket
 import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import dns.edns
@@ -100,18 +101,22 @@ class Trio:
         return [("bind", self.bind), ("knot", self.knot), ("leasedns", self.leasedns)]
 
 
-@pytest.fixture(scope="module")
-def trio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trio]:
-    tmp = tmp_path_factory.mktemp("vsrefs")
+def started_trio(tmp: Path, zones: dict[str, str]) -> Iterator[Trio]:
+    """BIND, Knot and leasedns serving ``zones`` with ``KEY``; all stopped afterwards."""
     started: list[Any] = []
     try:
-        started.append(start_bind(tmp / "bind", KEY, EDGE_ZONES))
-        started.append(start_knot(tmp / "knot", KEY, EDGE_ZONES))
-        started.append(start_leasedns(tmp / "leasedns", EDGE_ZONES))
+        started.append(start_bind(tmp / "bind", KEY, zones))
+        started.append(start_knot(tmp / "knot", KEY, zones))
+        started.append(start_leasedns(tmp / "leasedns", zones))
         yield Trio(*started)
     finally:
         for server in reversed(started):
             server.stop()
+
+
+@pytest.fixture(scope="module")
+def trio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trio]:
+    yield from started_trio(tmp_path_factory.mktemp("vsrefs"), EDGE_ZONES)
 
 
 # -- sending bytes, cutting replies into aspects ------------------------------------------
