@@ -6,7 +6,7 @@ import struct
 from dataclasses import dataclass
 
 from leasedns.query.lookup import Kind, LookupResult
-from leasedns.wire import names
+from leasedns.wire import names, opt
 from leasedns.wire.names import Name
 from leasedns.wire.render import Renderer, opt_rr
 
@@ -99,22 +99,24 @@ def render_error(req: Request, rcode: int, max_udp: int) -> bytes:
     return r.finish()
 
 
-def render_unparsed(
-    data: bytes, rcode: int, edns: tuple[int, int, bool] | None, max_udp: int
-) -> bytes | None:
-    """The reply to a message we did not parse (FORMERR) or will not (NOTIMP, BADVERS).
+def render_unparsed(data: bytes, rcode: int, max_udp: int) -> tuple[int, bytes | None]:
+    """The RCODE and reply for a message we did not parse (FORMERR) or will not (NOTIMP).
 
-    FORMERR and BADVERS echo the question when it can be read, as BIND and Knot do, so
-    the client can match the reply (RFC 1035 §7.3).  ``edns`` is the request's OPT
-    (``wire.opt.find_opt``): when there was one, ours goes back (RFC 6891 §6.1.1)."""
+    An OPT of a version we don't speak makes it BADVERS, which RFC 6891 §6.1.3 puts before
+    every other check; a well-formed OPT gets ours back (§6.1.1).  FORMERR and BADVERS
+    echo the question when it can be read, as BIND and Knot do, so the client can match
+    the reply (RFC 1035 §7.3)."""
+    edns = opt.find_opt(data)
+    if edns is not None and edns[1] > 0:
+        rcode = BADVERS
     head = render_header_error(data, rcode & 0xF)
     if head is None:
-        return None
+        return rcode, None
     end = names.question_end(data) if rcode in (FORMERR, BADVERS) else None
     question = data[12:end] if end is not None else b""
-    opt = opt_rr(max_udp, ext_rcode=rcode >> 4, do=edns[2]) if edns is not None else b""
-    counts = bytes((0, 1 if question else 0, 0, 0, 0, 0, 0, 1 if opt else 0))
-    return head[:4] + counts + question + opt
+    tail = opt_rr(max_udp, ext_rcode=rcode >> 4, do=edns[2]) if edns is not None else b""
+    counts = bytes((0, 1 if question else 0, 0, 0, 0, 0, 0, 1 if tail else 0))
+    return rcode, head[:4] + counts + question + tail
 
 
 def render_header_error(data: bytes, rcode: int) -> bytes | None:

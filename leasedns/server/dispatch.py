@@ -19,7 +19,7 @@ from leasedns.query.lookup import Lookup, LookupResult
 from leasedns.query.respond import Request
 from leasedns.query.zoneindex import ZoneIndex
 from leasedns.store.zonestore import Store
-from leasedns.wire import names, opt, tsig
+from leasedns.wire import names, tsig
 from leasedns.wire.names import Name
 
 OP_QUERY, OP_NOTIFY, OP_UPDATE = 0, 4, 5
@@ -61,16 +61,10 @@ def parse_request(data: bytes) -> tuple[Request, DNSRecord]:
     dnslib refuses labels that are not UTF-8, but any octet may be in a label (RFC 2181
     §11): it is shown the question with such octets masked (lengths and offsets kept), and
     the question itself is read here from the original bytes."""
-    end = names.question_end(data)
-    if end is not None and max(data[12 : end - 4], default=0) > 0x7F:
-        q = bytes(b if b < 0x80 else 0x78 for b in data[12 : end - 4])  # length octets are < 64
-        parsed = data[:12] + q + data[end - 4 :]
-    else:
-        parsed = data
     try:
-        rec = DNSRecord.parse(parsed)
+        rec = DNSRecord.parse(data)
     except (DNSError, ValueError, IndexError, KeyError, UnicodeError, TypeError) as e:
-        raise FormErr(str(e)) from e
+        rec = _parse_masked(data, e)
     h = rec.header
     if h.q != 1 or len(rec.questions) != 1:
         raise FormErr("QDCOUNT must be 1")
@@ -111,6 +105,19 @@ def parse_request(data: bytes) -> tuple[Request, DNSRecord]:
     flags = int.from_bytes(data[2:4], "big")
     req = Request(h.id, flags, h.opcode, qname, qtype, qclass, bytes(data[12:qend]), edns)
     return req, rec
+
+
+def _parse_masked(data: bytes, error: Exception) -> DNSRecord:
+    """dnslib again, on the question with its octets above 127 masked (lengths and offsets
+    kept): it refuses labels that are not UTF-8, which any label may be (RFC 2181 §11)."""
+    end = names.question_end(data)
+    if end is None or max(data[12 : end - 4], default=0) < 0x80:
+        raise FormErr(str(error)) from error
+    q = bytes(b if b < 0x80 else 0x78 for b in data[12 : end - 4])  # length octets are < 64
+    try:
+        return DNSRecord.parse(data[:12] + q + data[end - 4 :])
+    except (DNSError, ValueError, IndexError, KeyError, UnicodeError, TypeError) as e:
+        raise FormErr(str(e)) from e
 
 
 class Dispatcher:
@@ -176,29 +183,35 @@ class Dispatcher:
             if self.xfr_handler is None:
                 return Reply(respond.render_error(req, respond.NOTIMP, self.max_udp))
             return self.xfr_handler(data, req, rec, addr, tcp)
+        tres, now = tsig.UNSIGNED, 0.0
         if rec.ar and rec.ar[-1].rtype == T_TSIG:
-            return self._signed_query(data, req, rec, store, tcp)
+            # RFC 8945 §5.2: checked before anything else (BADKEY, BADSIG, BADTIME: NOTAUTH)
+            now = self.clock()
+            tres = tsig.verify_request(data, self.keyring(), now)
+            if tres.error != tsig.NOERROR:
+                self.counters.count(qtype, tres.rcode)
+                return Reply(tsig.error_response(data, tres, tres.rcode, now) or None)
         rcode = self._refusal(req)
         if rcode:
-            chaos = self._chaos(req)
-            self.counters.count(qtype, respond.NOERROR if chaos else rcode)
-            return Reply(chaos or respond.render_error(req, rcode, self.max_udp))
-        with store.reader() as reader:
-            res = Lookup(reader, self.zones).run(req.qname, qtype, tcp)
-        wire = respond.render_result(req, res, tcp, self.max_udp)
+            wire = self._chaos(req) or respond.render_error(req, rcode, self.max_udp)
+            res = None
+        else:
+            with store.reader() as reader:
+                res = Lookup(reader, self.zones).run(req.qname, qtype, tcp)
+            tail = tsig.tsig_rr_size(tres)  # room for the TSIG RR (0 when unsigned)
+            wire = respond.render_result(req, res, tcp, self.max_udp, tail)
+            if wire[2] & 0x02:
+                self.counters.truncated += 1
         self.counters.count(qtype, wire[3] & 0xF)
-        if wire[2] & 0x02:
-            self.counters.truncated += 1
+        if tres.signed:  # §5.3: signed, and never cached (each carries its own time and MAC)
+            return Reply(tsig.sign_response(wire, tres, now))
         return Reply(wire, res)
 
     def _unparsed(self, data: bytes, rcode: int) -> Reply:
-        """NOTIMP or FORMERR without a parsed request; an OPT of a version we don't speak
-        makes it BADVERS, which RFC 6891 §6.1.3 puts before every other check."""
-        edns = opt.find_opt(data)
-        if edns is not None and edns[1] > 0:
-            rcode = respond.BADVERS
+        """NOTIMP or FORMERR without a parsed request (or BADVERS: ``render_unparsed``)."""
+        rcode, wire = respond.render_unparsed(data, rcode, self.max_udp)
         self.counters.count(0, rcode)
-        return Reply(respond.render_unparsed(data, rcode, edns, self.max_udp))
+        return Reply(wire)
 
     def _chaos(self, req: Request) -> bytes | None:
         """The server's identity in class CH (version.bind, hostname.bind, ...), as BIND,
@@ -222,27 +235,3 @@ class Dispatcher:
         if req.qclass != C_IN:
             return respond.REFUSED
         return 0
-
-    def _signed_query(
-        self, data: bytes, req: Request, rec: DNSRecord, store: Store, tcp: bool
-    ) -> Reply:
-        """RFC 8945 §5.2: a signed query's TSIG is checked before anything else (BADKEY,
-        BADSIG, BADTIME answered NOTAUTH), and §5.3: every reply to it is signed.  Signed
-        answers never enter the answer cache: each carries its own time and MAC."""
-        now = self.clock()
-        tres = tsig.verify_request(data, self.keyring(), now)
-        if tres.error != tsig.NOERROR:
-            self.counters.count(req.qtype, tres.rcode)
-            return Reply(tsig.error_response(data, tres, tres.rcode, now) or None)
-        rcode = self._refusal(req)
-        if rcode:
-            wire = self._chaos(req) or respond.render_error(req, rcode, self.max_udp)
-        else:
-            with store.reader() as reader:
-                res = Lookup(reader, self.zones).run(req.qname, req.qtype, tcp)
-            tail = tsig.tsig_rr_size(tres)
-            wire = respond.render_result(req, res, tcp, self.max_udp, tail)
-            if wire[2] & 0x02:
-                self.counters.truncated += 1
-        self.counters.count(req.qtype, wire[3] & 0xF)
-        return Reply(tsig.sign_response(wire, tres, now))

@@ -50,9 +50,10 @@ def axfr_rrsets(reader: Reader, zone: Name) -> Iterator[RRset]:
     yield soa
 
 
-def response_flags(req: Request) -> int:
-    """RFC 5936 §2.2.1: QR and AA set, opcode QUERY, RD copied, TC/RA/AD/CD clear."""
-    return QR | AA | (req.flags & RD)
+def response_flags(req: Request, aa: bool = True) -> int:
+    """RFC 5936 §2.2.1: QR and AA set, opcode QUERY, RD copied, TC/RA/AD/CD clear.
+    (IXFR over UDP goes without AA, as BIND and Knot send it; RFC 1995 is silent.)"""
+    return QR | (AA if aa else 0) | (req.flags & RD)
 
 
 def pack_messages(
@@ -62,6 +63,7 @@ def pack_messages(
     hard_limit: int = MESSAGE_MAX,
     reserve: int = 0,
     edns_payload: int | None = None,
+    aa: bool = True,
 ) -> Iterator[bytes]:
     """Answer-section messages holding ``rrsets`` in order.
 
@@ -71,7 +73,7 @@ def pack_messages(
     RRset too large for one message is split between messages RR by RR; a single
     RR larger than ``target`` gets a message of its own of up to ``hard_limit``.
     """
-    flags = response_flags(req)
+    flags = response_flags(req, aa)
     opt = b""
     if req.edns is not None and edns_payload is not None:
         opt = opt_rr(edns_payload, do=req.edns[2])

@@ -126,8 +126,6 @@ class XfrHandler:
         if msgs is None:
             return self._refuse(req, tres, respond.SERVFAIL, now)
         self._count(outcome)
-        if not tcp:  # IXFR over UDP: AA clear, as BIND and Knot send it (RFC 1995 is silent)
-            msgs = [m[:2] + bytes((m[2] & ~(respond.AA >> 8) & 0xFF,)) + m[3:] for m in msgs]
         stream = tsig.TsigStream(tres)
         signed = [stream.sign(m, now) for m in msgs]
         return Reply(signed[0], stream=signed[1:])
@@ -144,8 +142,8 @@ class XfrHandler:
         limit = respond.udp_limit(req, self.max_udp)
         out: list[bytes] = []
         try:
-            for m in pack_messages(
-                req, rrsets, limit, limit, reserve=reserve, edns_payload=self.max_udp
+            for m in pack_messages(  # without AA over UDP (see response_flags)
+                req, rrsets, limit, limit, reserve=reserve, edns_payload=self.max_udp, aa=False
             ):
                 out.append(m)
                 if len(out) > 1:

@@ -32,7 +32,6 @@ from leasedns.update.message import (
 from leasedns.update.rfc2136 import NOERROR, REFUSED, SERVFAIL, ZoneTxn
 from leasedns.wire import names, tsig
 from leasedns.wire.names import Name
-from leasedns.wire.opt import find_opt
 from leasedns.wire.render import opt_rr
 from leasedns.zone.commit import ZoneChange, finish_zones
 from leasedns.zone.present import rr_text
@@ -392,10 +391,7 @@ class UpdateEngine:
             counts = b"\x00\x01\x00\x00\x00\x00\x00\x01" if opt else b"\x00\x01" + b"\x00" * 6
             out = wire[:2] + flags.to_bytes(2, "big") + counts + wire[12 : msg.zone_end] + opt
         else:  # not parsed (FORMERR): zone section and OPT as far as they can be read
-            edns = find_opt(wire)
-            if edns is not None and edns[1] > 0:
-                rcode = BADVERS  # RFC 6891 §6.1.3: before any other error
-            out = render_unparsed(wire, rcode, edns, self.max_udp) or b""
+            out = render_unparsed(wire, rcode, self.max_udp)[1] or b""
         if p.tsig.signed:
             out = tsig.sign_response(out, p.tsig, now)
         return out
