@@ -190,7 +190,7 @@ class Dispatcher:
             tres = tsig.verify_request(data, self.keyring(), now)
             if tres.error != tsig.NOERROR:
                 self.counters.count(qtype, tres.rcode)
-                return Reply(tsig.error_response(data, tres, tres.rcode, now) or None)
+                return Reply(tsig.error_response(data, tres, tres.rcode, now, self.max_udp) or None)
         rcode = self._refusal(req)
         if rcode:
             wire = self._chaos(req) or respond.render_error(req, rcode, self.max_udp)

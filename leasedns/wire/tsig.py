@@ -29,6 +29,8 @@ import dns.tsig
 from leasedns.keys import ALGORITHMS, Keyring, TsigKey
 from leasedns.wire import names
 from leasedns.wire.names import Name
+from leasedns.wire.opt import find_opt
+from leasedns.wire.render import opt_rr
 
 # Values of the TSIG Error field (RFC 8945 §3) and the RCODEs that go with them.
 NOERROR = 0
@@ -426,12 +428,16 @@ def _reply_header_only(request_wire: bytes, rcode: int) -> bytes:
     return struct.pack("!HHHHHH", qid, flags, 0, 0, 0, 0)
 
 
-def error_response(request_wire: bytes, result: TsigResult, rcode: int, now: float) -> bytes:
+def error_response(
+    request_wire: bytes, result: TsigResult, rcode: int, now: float, payload: int = 1232
+) -> bytes:
     """The complete reply to a request that failed TSIG (or is otherwise refused).
 
     Header ID, opcode and RD copied, QR set, the question (zone section for UPDATE)
-    copied, RCODE ``rcode`` (normally ``result.rcode``: NOTAUTH or FORMERR), then the
-    TSIG RR from ``sign_response``. Returns b"" for a request too short to answer.
+    copied, RCODE ``rcode`` (normally ``result.rcode``: NOTAUTH or FORMERR), an OPT
+    advertising ``payload`` when the request had one (RFC 6891 §6.1.1 asks it of every
+    response), then the TSIG RR from ``sign_response``. Returns b"" for a request too
+    short to answer.
     """
     try:
         query = dns.message.from_wire(request_wire, keyring=False, question_only=True)
@@ -442,6 +448,9 @@ def error_response(request_wire: bytes, result: TsigResult, rcode: int, now: flo
         wire = _reply_header_only(request_wire, rcode)
         if not wire:
             return b""
+    edns = find_opt(request_wire)
+    if edns is not None:  # no additional records yet: the OPT is the first, TSIG goes after
+        wire = wire[:10] + b"\x00\x01" + wire[12:] + opt_rr(payload, do=edns[2])
     return sign_response(wire, result, now)
 
 

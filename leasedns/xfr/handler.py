@@ -88,7 +88,7 @@ class XfrHandler:
         tres = tsig.verify_request(data, keyring if keyring is not None else _NO_KEYS, now)
         if tres.error != tsig.NOERROR:
             self._count("tsig-error")
-            return Reply(tsig.error_response(data, tres, tres.rcode, now) or None)
+            return Reply(tsig.error_response(data, tres, tres.rcode, now, self.max_udp) or None)
         zone = req.qname
         if req.qclass != C_IN or zone not in self.zones:
             return self._refuse(req, tres, respond.NOTAUTH, now)
@@ -166,7 +166,7 @@ class XfrHandler:
         class other than IN NOTIMP, as from BIND and Knot (and as for UPDATE)."""
         tres = tsig.verify_request(data, keyring if keyring is not None else _NO_KEYS, now)
         if tres.error != tsig.NOERROR:
-            return Reply(tsig.error_response(data, tres, tres.rcode, now) or None)
+            return Reply(tsig.error_response(data, tres, tres.rcode, now, self.max_udp) or None)
         if req.qclass != C_IN:
             return self._error(req, tres, respond.NOTIMP, now)
         if req.qname not in self.zones:

@@ -134,7 +134,7 @@ class UpdateEngine:
             self._audit_refusal(
                 wire, addr, result, _TSIG_ERRORS.get(result.error, f"TSIG error {result.error}")
             )
-            send(tsig.error_response(wire, result, result.rcode, now))
+            send(tsig.error_response(wire, result, result.rcode, now, self.max_udp))
             return
         self.queue.append(Pending(wire, addr, send, result))
         if len(self.queue) == 1:

@@ -34,6 +34,7 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+import dns.tsigkeyring
 import pytest
 from bindkit import start_bind
 from diffkit import (
@@ -42,6 +43,7 @@ from diffkit import (
     KEY,
     KEY_NAME,
     KEYRING,
+    WRONG_SECRET,
     ZONES,
     Endpoint,
     build_update,
@@ -477,7 +479,28 @@ def transfer_cases() -> list[Case]:
     ]  # fmt: skip
 
 
+def signed_by(keyname: str, secret: str, edns: int | None) -> bytes:
+    """A query for ``Q`` signed with the given key, which the servers may not know."""
+    m = dns.message.make_query(Q, "A", use_edns=False if edns is None else edns)
+    m.use_tsig(dns.tsigkeyring.from_text({keyname: ("hmac-sha256", secret)}), keyname)
+    return m.to_wire()
+
+
+def tsig_error_cases() -> list[Case]:
+    """RFC 8945 §5.2 errors: NOTAUTH with an unsigned TSIG.  With EDNS the reply carries
+    an OPT like any other (RFC 6891 §6.1.1)."""
+    return [
+        case("signed with the wrong secret: BADSIG", signed_by(KEY_NAME, WRONG_SECRET, None)),
+        case("signed with the wrong secret, with EDNS", signed_by(KEY_NAME, WRONG_SECRET, 0)),
+        case("signed with the wrong secret, with EDNS, over TCP",
+             signed_by(KEY_NAME, WRONG_SECRET, 0), tcp=True),
+        case("signed with an unknown key, with EDNS: BADKEY",
+             signed_by("nobody-key.", WRONG_SECRET, 0)),
+    ]  # fmt: skip
+
+
 CASES = [
+    *tsig_error_cases(),
     *truncation_cases(),
     *edns_cases(),
     *class_and_opcode_cases(),

@@ -591,3 +591,23 @@ def test_sign_request_fudge_and_time() -> None:
     assert msg.tsig[0].fudge == 60 == ctx.fudge
     assert verify_request(signed, KEYRING, 1_700_000_059).authenticated
     assert verify_request(signed, KEYRING, 1_700_000_061).error == BADTIME
+
+
+@pytest.mark.parametrize("edns", [None, 0])
+def test_error_response_carries_an_opt_when_the_request_had_one(edns: int | None) -> None:
+    """RFC 6891 §6.1.1: an OPT in the request means one in every response, errors too;
+    it goes before the TSIG, which stays last (RFC 8945 §5.1)."""
+    q = dns.message.make_query(
+        "www.lab.example.", "A", use_edns=False if edns is None else edns, want_dnssec=edns == 0
+    )
+    q.use_tsig(dns_key(KEY))
+    bad = replace_tsig(q.to_wire(), mac=bytes(32))
+    now = time.time()
+    result = verify_request(bad, KEYRING, now)
+    assert result.error == BADSIG
+    msg = dns.message.from_wire(error_response(bad, result, result.rcode, now, 1400), keyring=False)
+    assert msg.rcode() == dns.rcode.NOTAUTH and msg.tsig_error == BADSIG
+    if edns is None:
+        assert msg.edns == -1
+    else:
+        assert (msg.edns, msg.payload, bool(msg.ednsflags & dns.flags.DO)) == (0, 1400, True)
