@@ -32,8 +32,9 @@ class DnsStreamProtocol(Protocol):
         self.transport.loseConnection()  # type: ignore[union-attr]
 
     def dataReceived(self, data: bytes) -> None:
+        """The idle timer restarts on each whole message, not on any segment (RFC 7766 §6.2.3):
+        a client trickling a message byte by byte cannot hold the connection open."""
         self.buf += data
-        self._arm()
         core = self.factory.core
         peer = self.transport.getPeer()  # type: ignore[union-attr]
         addr = (peer.host, peer.port)
@@ -43,6 +44,7 @@ class DnsStreamProtocol(Protocol):
                 return
             msg = bytes(self.buf[2 : 2 + n])
             del self.buf[: 2 + n]
+            self._arm()
             try:
                 reply = core.handle(msg, addr, True, self._send)
             except Exception:  # noqa: BLE001 - one bad message must not kill the connection's peers

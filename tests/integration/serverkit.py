@@ -235,6 +235,17 @@ def tcp_read(s: socket.socket) -> bytes:
     return recv_exact(s, n)
 
 
+def closed_by_peer(s: socket.socket, within: float) -> bool:
+    """True when the server closes (EOF or reset) within ``within`` seconds."""
+    s.settimeout(within)
+    try:
+        return s.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
 def tcp_exchange(server: Server, wire: bytes, timeout: float = 5.0) -> bytes:
     with tcp_connect(server, timeout) as s:
         s.sendall(len(wire).to_bytes(2, "big") + wire)

@@ -11,7 +11,7 @@ import dns.flags
 import dns.message
 import dns.rcode
 import pytest
-from serverkit import Server, make_server, tcp_connect, tcp_read
+from serverkit import Server, closed_by_peer, make_server, tcp_connect, tcp_read
 
 QUERIES = [
     ("hv1.lab.example.", "A", "10.0.0.11"),
@@ -43,17 +43,6 @@ def query_on(s: socket.socket, name: str = "hv1.lab.example.", expected: str = "
     q = dns.message.make_query(name, "A")
     s.sendall(frame(q))
     check_answer(tcp_read(s), q, expected)
-
-
-def closed_by_peer(s: socket.socket, within: float) -> bool:
-    """True when the server closes (EOF or reset) within ``within`` seconds."""
-    s.settimeout(within)
-    try:
-        return s.recv(1) == b""
-    except ConnectionResetError:
-        return True
-    except TimeoutError:
-        return False
 
 
 def test_several_queries_on_one_connection(lab_server: Server) -> None:
