@@ -59,6 +59,7 @@ class Config:
     lease_max: int = 86400
     key_lease_min: int = 30
     key_lease_max: int = 7 * 86400
+    lease_update_interval: float = 1.0  # RFC 9664 §8: a client's next Lease Update waits this
     grace: int | None = None
     infrastructure: dict[str, Any] = field(default_factory=dict)
     blast_radius: dict[str, Any] = field(default_factory=dict)
@@ -117,7 +118,7 @@ _TOP_KEYS = {
     "listen", "zones", "data_dir", "http", "max_udp_payload", "tcp_idle_timeout",
     "tcp_max_connections", "tcp_max_queries_per_connection", "serial_policy", "journal_depth",
     "journal_max_bytes", "cache_entries", "profile", "api_token", "keys", "notify",
-    "lease_min", "lease_max", "key_lease_min", "key_lease_max",
+    "lease_min", "lease_max", "key_lease_min", "key_lease_max", "lease_update_interval",
     "grace", "infrastructure", "blast_radius", "tombstone_retention", "version", "hostname",
 }  # fmt: skip
 _ZONE_KEYS = {
@@ -188,6 +189,10 @@ def load_yaml(path: str) -> Config:
         cfg.blast_radius = _plain(raw.get("blast_radius") or {})
         if "tcp_idle_timeout" in raw:
             cfg.tcp_idle_timeout = float(raw["tcp_idle_timeout"])
+        if "lease_update_interval" in raw:
+            cfg.lease_update_interval = float(raw["lease_update_interval"])
+            if cfg.lease_update_interval < 0:
+                raise err(raw, "lease_update_interval must be 0 or more seconds")
         if not os.path.isabs(cfg.data_dir):
             cfg.data_dir = os.path.normpath(os.path.join(base, cfg.data_dir))
         cfg.keys = [dict(k) for k in raw.get("keys") or []]

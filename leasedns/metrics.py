@@ -256,6 +256,11 @@ def _lifecycle_metrics(core: ServerCore, figures: _StoreFigures) -> Iterator[obj
             "Automation updates refused: human-made data, or another client's name in grace",
             value=st_.get("protected_refusals", 0),
         )
+        yield CounterMetricFamily(
+            f"{NS}_lease_updates_ignored",
+            "RFC 9664 Lease Updates repeated within the minimum interval: not answered (§8)",
+            value=st_.get("lease_updates_ignored", 0),
+        )
     te = core.timer_engine
     if te is not None:
         yield CounterMetricFamily(

@@ -79,6 +79,7 @@ def install_update(core: ServerCore, cfg: Config, clock: Any = reactor) -> Updat
         lease_limits=LeaseLimits(
             cfg.lease_min, cfg.lease_max, cfg.key_lease_min, cfg.key_lease_max
         ),
+        lease_update_interval=cfg.lease_update_interval,
     )
 
     def handler(data: bytes, addr: object, send: Callable[[bytes], None]) -> None:

@@ -9,6 +9,7 @@ and a ``schedule`` callable (the reactor's ``callLater(0, ...)`` in production).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
@@ -41,6 +42,7 @@ RCODE_TEXT = {0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTI
               16: "BADVERS"}  # fmt: skip
 T_SOA = 6
 BADVERS = 16  # extended RCODE (RFC 6891 §6.1.3): 0 in the header, 1 in the OPT's upper bits
+IGNORED = -1  # not an RCODE: no reply is sent at all (RFC 9664 §8)
 _TSIG_ERRORS = {1: "TSIG: malformed TSIG record (FORMERR)", 16: "TSIG: BADSIG, the MAC does not verify",
                 17: "TSIG: BADKEY, unknown key or algorithm", 18: "TSIG: BADTIME, clock outside the fudge",
                 22: "TSIG: BADTRUNC, truncated MAC"}  # fmt: skip
@@ -105,6 +107,7 @@ class UpdateEngine:
         lease_limits: LeaseLimits | None = None,
         on_wheel_ops: Callable[[list[WheelOp]], None] | None = None,
         lifecycle: Lifecycle | None = None,
+        lease_update_interval: float = 0.0,
     ) -> None:
         self.store = store
         self.served = served
@@ -121,8 +124,12 @@ class UpdateEngine:
         self.on_wheel_ops = on_wheel_ops
         self.lifecycle = lifecycle
         self.queue: list[Pending] = []
+        # RFC 9664 §8: when each registration last had a Lease Update acknowledged
+        self.lease_update_interval = lease_update_interval
+        self._lease_acked: dict[tuple[Name | None, str, Name, Name | None], float] = {}
         self.stats = {"batches": 0, "updates": 0, "commits": 0, "refused": 0, "applied": 0,
-                      "protected_refusals": 0, "reconciliations": 0}  # fmt: skip
+                      "protected_refusals": 0, "reconciliations": 0,
+                      "lease_updates_ignored": 0}  # fmt: skip
 
     # -- intake ------------------------------------------------------------
 
@@ -184,8 +191,16 @@ class UpdateEngine:
         self.stats["commits"] += 1
         self.stats["updates"] += len(batch)
         for p, o in zip(batch, outcomes, strict=True):  # the clients first: they are waiting
+            if o.rcode == IGNORED:
+                self.stats["lease_updates_ignored"] += 1
+                continue
             self.stats["applied" if o.rcode == NOERROR else "refused"] += 1
             p.send(self._reply(p, o.rcode, now))
+            if o.rcode == NOERROR and p.granted is not None and self.lease_update_interval:
+                self._lease_acked[_registration(p)] = now
+        if len(self._lease_acked) > 4096:  # forget clients whose interval is over
+            since = now - self.lease_update_interval
+            self._lease_acked = {c: t for c, t in self._lease_acked.items() if t > since}
         for ch in changed:  # the answer cache and NOTIFY: nothing is answered before this runs
             self.on_change(ch)
 
@@ -213,6 +228,11 @@ class UpdateEngine:
             out = Outcome(BADVERS, f"EDNS version {msg.edns[1]} is not supported")
             self._audit(w, p, msg, actor, role, out, now)
             return out
+        if msg.lease is not None and self._too_soon(p, now):
+            out = Outcome(IGNORED, "RFC 9664 §8: Lease Update within "
+                          f"{self.lease_update_interval:g} s of the last one acknowledged")  # fmt: skip
+            self._audit(w, p, msg, actor, role, out, now)
+            return out
         if key is None:
             role = self.zone_policy(msg.zone).unsigned_role
         if guard is not None:
@@ -221,6 +241,12 @@ class UpdateEngine:
         out = self._evaluate(w, book, guard, p, msg, zones, key_name, role, actor, now)
         self._audit(w, p, msg, actor, role, out, now)
         return out
+
+    def _too_soon(self, p: Pending, now: float) -> bool:
+        """RFC 9664 §8: "another Lease Update Request of either type from the client during
+        that interval MUST be silently ignored" (a client renewing in a loop costs a parse)."""
+        last = self._lease_acked.get(_registration(p))
+        return last is not None and now - last < self.lease_update_interval
 
     def _evaluate(
         self,
@@ -270,7 +296,7 @@ class UpdateEngine:
                 if why:
                     self.stats["protected_refusals"] += 1
                     return Outcome(REFUSED, why)
-        return self._apply(z, book, guard, p, msg, role, actor, int(now))
+        return self._apply(z, book, guard, p, msg, role, actor, now)
 
     def _apply(
         self,
@@ -281,9 +307,14 @@ class UpdateEngine:
         msg: UpdateMessage,
         role: str,
         actor: str,
-        now: int,
+        clock_now: float,
     ) -> Outcome:
-        """Immediate operations first, then deferred deletes and leases (draft §3, RFC 9664)."""
+        """Immediate operations first, then deferred deletes and leases (draft §3, RFC 9664).
+
+        A lease starts at the next whole second (the wheel counts whole seconds): rounding
+        down would let a deadline or a TTL step fire up to a second early, and nothing may
+        be deleted before its time (draft §3: "deferred for that number of seconds")."""
+        now, start = int(clock_now), math.ceil(clock_now)
         deferred: list[UpdateRR] = []
         immediate: list[UpdateRR] = []
         for rr in msg.updates:
@@ -311,11 +342,11 @@ class UpdateEngine:
         purge_orphans(
             z, book, {rr.name for rr in immediate}
         )  # also leases of data a revive replaced
-        notes = [record_deferred(z, book, rr, actor, role, now) for rr in deferred]
+        notes = [record_deferred(z, book, rr, actor, role, start) for rr in deferred]
         if p.granted is not None:
             lease, key_lease = p.granted
             adds = [rr for rr in immediate if rr.rclass == msg.zclass]
-            record_update_lease(z, book, adds, lease, key_lease or lease, actor, role, now)
+            record_update_lease(z, book, adds, lease, key_lease or lease, actor, role, start)
             notes.append(
                 f"update lease {lease} s" + (f", key lease {key_lease} s" if key_lease else "")
             )
@@ -354,7 +385,7 @@ class UpdateEngine:
         o: Outcome,
         now: float,
     ) -> None:
-        detail: dict[str, object] = {"rcode": RCODE_TEXT.get(o.rcode, str(o.rcode))}
+        detail: dict[str, object] = {"rcode": RCODE_TEXT.get(o.rcode, "none (no reply)")}
         if msg is not None:
             detail["updates"] = [_describe(rr) for rr in msg.updates]
             if msg.prereqs:
@@ -371,7 +402,7 @@ class UpdateEngine:
                 client=p.addr,
                 outcome=_outcome(o.rcode),
                 reason=o.reason
-                if o.rcode == NOERROR
+                if o.rcode in (NOERROR, IGNORED)
                 else f"{RCODE_TEXT.get(o.rcode, o.rcode)}: {o.reason}",
                 detail=detail,
             )
@@ -398,6 +429,17 @@ class UpdateEngine:
 
 
 T_DHCID = 49
+
+
+def _registration(p: Pending) -> tuple[Name | None, str, Name, Name | None]:
+    """What RFC 9664 §8 paces: one client's registration of one name, told apart by key,
+    address, zone and the first owner updated.  Pacing a key alone would hold back a DHCP
+    server that registers many hosts, or a host's forward and reverse names, one update
+    each; the loop §8 guards against renews the same name again and again."""
+    msg = p.msg
+    assert msg is not None
+    owner = msg.updates[0].name if msg.updates else None
+    return (p.tsig.key.name if p.tsig.key is not None else None, p.addr, msg.zone, owner)
 
 
 def update_identity(msg: UpdateMessage, role: str, key_name: Name | None) -> str:
@@ -429,6 +471,8 @@ def _outcome(rcode: int) -> str:
     """Audit wording: a failed prerequisite is a normal answer (D2 probes with them), not a refusal."""
     if rcode == NOERROR:
         return "applied"
+    if rcode == IGNORED:
+        return "ignored"
     if rcode in (3, 6, 7, 8):  # NXDOMAIN, YXDOMAIN, YXRRSET, NXRRSET (RFC 2136 §3.2)
         return "prerequisite-failed"
     if rcode in (1, 10, BADVERS):  # FORMERR, NOTZONE, an EDNS version we don't speak

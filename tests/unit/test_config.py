@@ -78,6 +78,7 @@ def test_every_lifecycle_key(tmp_path: Path) -> None:
         ("zones:\n  - origin: x.\n", ":2:", "needs 'file'"),
         ("serial_policy: weekly\n", ":1:", "serial_policy"),
         ("listen: [127.0.0.1:99999]\n", ":1:", "bad address"),
+        ("lease_update_interval: -1\n", ":1:", "lease_update_interval"),
     ],
 )
 def test_errors_name_file_and_line(tmp_path: Path, text: str, where: str, what: str) -> None:
@@ -98,3 +99,8 @@ def test_server_identity_strings(tmp_path: Path) -> None:
     ids = identity(cfg)
     assert (b"version", b"bind") not in ids  # hidden: REFUSED, as BIND's "version none;"
     assert ids[(b"hostname", b"bind")] == ids[(b"id", b"server")] == "ns1.lab.example"
+
+
+def test_lease_update_interval(tmp_path: Path) -> None:
+    assert Config().lease_update_interval == 1.0  # RFC 9664 §8: on by default
+    assert load_yaml(write(tmp_path, "lease_update_interval: 0.5\n")).lease_update_interval == 0.5

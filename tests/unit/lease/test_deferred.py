@@ -38,6 +38,25 @@ def test_deferred_delete_runs_after_ttl_seconds_not_before(h: Harness) -> None:
     assert h.rrset("h1", A) is None
 
 
+@pytest.mark.parametrize("kind", ["deferred delete", "RFC 9664 lease"])
+def test_a_deadline_set_within_a_second_is_never_rounded_down(h: Harness, kind: str) -> None:
+    """Sent 0.9 s into a second, a 30 s lease must not end 29.1 s later (draft §3: the
+    delete is "deferred for that number of seconds"; RFC 9664 §2.1 the same for a lease)."""
+    h.clock.t += 0.9
+    sent = h.clock.t
+    if kind == "deferred delete":
+        assert rcode(add_host(h, lease=30)) == "NOERROR"
+    else:
+        u = h.update()
+        u.add("h1", 600, "A", "10.0.0.50")
+        u.use_edns(0, options=[_lease_option(30)])
+        assert rcode(h.send(u)) == "NOERROR"
+    h.advance(29.95)
+    assert h.rrset("h1", A) is not None, f"gone {h.clock.t - sent:.2f} s after a 30 s {kind}"
+    h.advance(1.05)
+    assert h.rrset("h1", A) is None, "carried out within a second of its deadline"
+
+
 def test_ttl_zero_delete_is_immediate(h: Harness) -> None:
     add_host(h)
     u = h.update()
@@ -269,3 +288,35 @@ def test_balanced_lease_end_moves_to_grace_then_removes(tmp_path) -> None:  # ty
     assert h.rrset("h1", A) is None
     with h.store.reader() as r:
         assert list(r.iter_tombstones(h.zone)), "soft removal keeps a tombstone"
+
+
+def test_lease_update_within_the_minimum_interval_gets_no_reply(h: Harness) -> None:
+    """RFC 9664 §8: after a Lease Update was acknowledged, another from the same client for
+    the same name within the interval "MUST be silently ignored": no reply, no change, an
+    audit line."""
+    h.engine.lease_update_interval = 1.0
+
+    def lease_update(addr: str, owner: str = "svc") -> list[bytes]:
+        u = h.update()
+        u.add(owner, 600, "A", addr)
+        u.use_edns(0, options=[_lease_option(3600)])
+        replies: list[bytes] = []
+        h.engine.submit(u.to_wire(), "127.0.0.1", replies.append)
+        h.engine.flush()
+        return replies
+
+    assert len(lease_update("10.0.0.80")) == 1
+    serial = h.serial()
+    h.clock.t += 0.5
+    assert lease_update("10.0.0.81") == [], "silently ignored: no reply at all"
+    assert h.serial() == serial and h.rrset("svc", A)[1] == (bytes([10, 0, 0, 80]),)
+    plain = h.update()
+    plain.add("other", 600, "A", "10.0.0.82")
+    assert rcode(h.send(plain)) == "NOERROR", "an update without a lease is not held back"
+    assert len(lease_update("10.0.0.83", "svc2")) == 1, "nor one for another name (a DHCP server)"
+    h.clock.t += 0.5
+    assert len(lease_update("10.0.0.81")) == 1, "answered again once the interval is over"
+    assert len(h.rrset("svc", A)[1]) == 2
+    with h.store.reader() as r:
+        outcomes = [e.outcome for e in r.audit_events() if e.kind == "update"]
+    assert outcomes == ["applied", "ignored", "applied", "applied", "applied"]
