@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from leasedns import keys as tsig_keys
 from leasedns.lease.lifecycle import PROFILES
+from leasedns.update.policy import PolicyError, parse_rules
+from leasedns.wire import names
+from leasedns.xfr.access import AclSpecError, parse_acl
 
 
 class ConfigError(ValueError):
@@ -196,6 +201,12 @@ def load_yaml(path: str) -> Config:
         if not os.path.isabs(cfg.data_dir):
             cfg.data_dir = os.path.normpath(os.path.join(base, cfg.data_dir))
         cfg.keys = [dict(k) for k in raw.get("keys") or []]
+        for k in cfg.keys:
+            if "file" in k and not os.path.isabs(str(k["file"])):  # like zone files
+                k["file"] = os.path.normpath(os.path.join(base, str(k["file"])))
+            why = key_problem(k)
+            if why:
+                raise err(k, f"key: {why}")
         for z in raw.get("zones") or []:
             if isinstance(z, str):
                 z = {"file": z}
@@ -221,6 +232,7 @@ def load_yaml(path: str) -> Config:
             )
             if zc.profile is not None and zc.profile not in PROFILES:
                 raise err(z, f"profile must be one of {', '.join(PROFILES)}, not {zc.profile!r}")
+            _check_access(zc, z, err)
             cfg.zones.append(zc)
     except ConfigError as e:
         if str(e).startswith(path):
@@ -235,3 +247,40 @@ def load_yaml(path: str) -> Config:
             raw, f"serial_policy must be increment, unixtime or date, not {cfg.serial_policy!r}"
         )
     return cfg
+
+
+def key_problem(k: dict[str, Any]) -> str:
+    """Why a ``keys`` entry (YAML, a ``--key`` spec or a BIND key file) is unusable, or ""."""
+    try:
+        if "spec" in k:
+            tsig_keys.parse_key_spec(str(k["spec"]))
+        elif "file" in k:
+            tsig_keys.read_bind_keyfile(str(k["file"]))
+            tsig_keys.parse_role(str(k.get("role", "admin")))
+        else:
+            tsig_keys.key_from_yaml({a: b for a, b in k.items() if a != "__line__"})
+    except tsig_keys.KeySpecError as e:
+        return str(e)
+    except OSError as e:
+        return f"{k.get('file')}: {e.strerror}"
+    return ""
+
+
+def _check_access(zc: ZoneConfig, z: dict[str, Any], err: Any) -> None:
+    """allow_update, allow_transfer and update_policy are checked when the file is read, so
+    that ``leasedns check`` and ``serve`` name their line, not the first update to fail."""
+    for a in zc.allow_update:
+        try:
+            ipaddress.ip_network(a.split("%")[0], strict=False)
+        except ValueError:
+            raise err(z, f"allow_update entry {a!r} is not an address or a network") from None
+    try:
+        parse_acl(zc.allow_transfer)
+    except AclSpecError as e:
+        raise err(z, str(e)) from None
+    origin = names.from_text(zc.origin if zc.origin else "origin.invalid.")
+    for rule in zc.update_policy:
+        try:
+            parse_rules([rule], origin)
+        except (PolicyError, names.NameError_, AttributeError, TypeError) as e:
+            raise err(rule if isinstance(rule, dict) else z, f"update_policy: {e}") from None

@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from leasedns import __version__
-from leasedns.config import Config, ConfigError, ZoneConfig, load_yaml, parse_endpoint
+from leasedns.config import (
+    Config,
+    ConfigError,
+    ZoneConfig,
+    key_problem,
+    load_yaml,
+    parse_endpoint,
+)
 
 
 def _add_server_flags(p: argparse.ArgumentParser) -> None:
@@ -52,7 +59,11 @@ def build_config(args: argparse.Namespace) -> Config:
     if getattr(args, "http", None):
         cfg.http = None if args.http == "off" else parse_endpoint(args.http, 9153)
     if getattr(args, "key", None):
-        cfg.keys += [{"spec": k} for k in args.key]
+        for k in args.key:
+            why = key_problem({"spec": k})
+            if why:
+                raise ConfigError(f"--key: {why}")
+            cfg.keys.append({"spec": k})
     if getattr(args, "notify", None):
         cfg.notify += [parse_endpoint(x, 53) for x in args.notify]
     if getattr(args, "profile", None):
@@ -216,13 +227,21 @@ def _parse_since(text: str) -> float:
         return time.time() - int(text[:-1]) * units[text[-1]]
     if text.isdigit():
         return time.time() - int(text)
-    return datetime.fromisoformat(text).timestamp()
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        raise ConfigError(
+            f"--since {text!r}: give seconds, 90m, 2h, 1d or an ISO 8601 time"
+        ) from None
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
     from leasedns import keys
 
-    k = keys.keygen(args.name, args.alg, keys.Role(args.role))
+    try:
+        k = keys.keygen(args.name, args.alg, keys.Role(args.role))
+    except keys.KeySpecError as e:
+        raise ConfigError(f"keygen: {e}") from None
     print(keys.format_bind_key(k))
     print(f"# command line / YAML spec:\n# --key {keys.format_cli_spec(k)}")
     return 0

@@ -79,6 +79,22 @@ def test_every_lifecycle_key(tmp_path: Path) -> None:
         ("serial_policy: weekly\n", ":1:", "serial_policy"),
         ("listen: [127.0.0.1:99999]\n", ":1:", "bad address"),
         ("lease_update_interval: -1\n", ":1:", "lease_update_interval"),
+        ("keys:\n  - {name: k, secret: 'not base64!!'}\n", ":2:", "key: "),
+        ("keys:\n  - {name: k, secret: c2VjcmV0, role: wizard}\n", ":2:", "role"),
+        ("keys:\n  - {file: missing.key}\n", ":2:", "missing.key"),
+        ("zones:\n  - file: a.zone\n    allow_transfer: [bogus-acl]\n", ":2:", "bogus-acl"),
+        ("zones:\n  - file: a.zone\n    allow_update: [10.0.0.0/33]\n", ":2:", "allow_update"),
+        (
+            "zones:\n  - file: a.zone\n    update_policy:\n      - grant: '*'\n"
+            "        match: nonsense\n",
+            ":4:",
+            "update_policy: unknown match",
+        ),
+        (
+            "zones:\n  - file: a.zone\n    update_policy:\n      - {types: [NOTATYPE]}\n",
+            ":4:",
+            "unknown type",
+        ),
     ],
 )
 def test_errors_name_file_and_line(tmp_path: Path, text: str, where: str, what: str) -> None:
@@ -104,3 +120,21 @@ def test_server_identity_strings(tmp_path: Path) -> None:
 def test_lease_update_interval(tmp_path: Path) -> None:
     assert Config().lease_update_interval == 1.0  # RFC 9664 §8: on by default
     assert load_yaml(write(tmp_path, "lease_update_interval: 0.5\n")).lease_update_interval == 0.5
+
+
+def test_a_key_file_is_found_beside_the_configuration(tmp_path: Path) -> None:
+    """Like zone files: a relative ``file`` is read from the YAML file's directory."""
+    (tmp_path / "d2.key").write_text(
+        'key "d2-key" { algorithm hmac-sha256; secret "c2VjcmV0IGZvciBkMg=="; };\n'
+    )
+    cfg = load_yaml(write(tmp_path, "keys:\n  - {file: d2.key, role: dhcp}\n"))
+    assert cfg.keys[0]["file"] == str(tmp_path / "d2.key")
+
+
+def test_a_bad_key_on_the_command_line_is_a_config_error() -> None:
+    import argparse
+
+    from leasedns.cli.main import build_config
+
+    with pytest.raises(ConfigError, match="--key: "):
+        build_config(argparse.Namespace(key=["k:hmac-sha256:not base64!!"]))
