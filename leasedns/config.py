@@ -64,7 +64,7 @@ class Config:
     lease_max: int = 86400
     key_lease_min: int = 30
     key_lease_max: int = 7 * 86400
-    lease_update_interval: float = 1.0  # RFC 9664 §8: a client's next Lease Update waits this
+    lease_update_interval: float = 1.0  # RFC 9664 §8: a registration repeated sooner is ignored
     grace: int | None = None
     infrastructure: dict[str, Any] = field(default_factory=dict)
     blast_radius: dict[str, Any] = field(default_factory=dict)

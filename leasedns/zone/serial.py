@@ -17,9 +17,11 @@ def next_serial(current: int, policy: str, now: float) -> int:
     """The serial after ``current``; never goes backwards in RFC 1982 terms.
 
     ``increment`` adds one; ``unixtime`` uses the clock; ``date`` uses
-    YYYYMMDDnn.  When the policy's value is not newer, it falls back to +1.
+    YYYYMMDDnn.  When the policy's value is not newer, it falls back to +1.  Past
+    2^32 - 1 the next serial is 1, not 0 (RFC 2136 §7.11: "it is necessary to
+    increment it again or set it to one"), as BIND does.
     """
-    plus_one = (current + 1) % MOD
+    plus_one = (current + 1) % MOD or 1
     if policy == "increment":
         return plus_one
     if policy == "unixtime":

@@ -24,7 +24,7 @@ import dns.rdtypes.ANY.TSIG
 import dns.tsig
 import dns.tsigkeyring
 import dns.update
-from serverkit import Server, make_server, tcp_exchange
+from serverkit import Server, serve_zones, tcp_exchange
 
 KEY_NAME = "conf-key."
 WRONG_SECRET = "d3Jvbmcgc2VjcmV0IGZvciBjb25mLWtleQ=="
@@ -126,17 +126,7 @@ def start_leasedns(tmp: Path, zones: dict[str, str] = ZONES) -> Server:
     """leasedns serving ``zones`` (origin -> master-file text; DYN, EDGE and RICH by default)
     from master files under ``tmp``, with ``KEY`` as an admin key (full update and transfer
     rights)."""
-    zdir = tmp / "zones"
-    zdir.mkdir(parents=True)
-    for origin, text in zones.items():
-        (zdir / f"{origin}zone").write_text(text)
-    lds = make_server(
-        tmp,
-        zones=[zdir / f"{origin}zone" for origin in zones],
-        extra=["--key", f"{KEY_NAME[:-1]}:hmac-sha256:{SECRET}:admin"],
-    )
-    lds.start()
-    return lds
+    return serve_zones(tmp, zones, (KEY_NAME, SECRET))
 
 
 def started_pair(ref: Endpoint, label: str, tmp: Path) -> Iterator[Pair]:

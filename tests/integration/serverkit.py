@@ -156,6 +156,23 @@ def make_server(tmp_path: Path, extra: list[str] | None = None, zones: list[Path
     return Server(data, args, port, http_port, host)
 
 
+def serve_zones(tmp: Path, zones: dict[str, str], admin_key: tuple[str, str]) -> Server:
+    """A started leasedns serving ``zones`` (origin -> master-file text) from files under
+    ``tmp``, with ``admin_key`` (name, base64 secret; hmac-sha256) as an admin key."""
+    zdir = tmp / "zones"
+    zdir.mkdir(parents=True)
+    for origin, text in zones.items():
+        (zdir / f"{origin}zone").write_text(text)
+    name, secret = admin_key
+    server = make_server(
+        tmp,
+        zones=[zdir / f"{origin}zone" for origin in zones],
+        extra=["--key", f"{name.rstrip('.')}:hmac-sha256:{secret}:admin"],
+    )
+    server.start()
+    return server
+
+
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator:
     made: list[Server] = []
@@ -233,6 +250,17 @@ def tcp_read(s: socket.socket) -> bytes:
     """One length-prefixed DNS message (RFC 1035 §4.2.2)."""
     n = int.from_bytes(recv_exact(s, 2), "big")
     return recv_exact(s, n)
+
+
+def skip_name(wire: bytes, pos: int) -> int:
+    """The offset after the (possibly compressed) name at ``pos``; no checks: test input."""
+    while True:
+        n = wire[pos]
+        if n == 0:
+            return pos + 1
+        if n & 0xC0 == 0xC0:
+            return pos + 2
+        pos += n + 1
 
 
 def closed_by_peer(s: socket.socket, within: float) -> bool:

@@ -38,6 +38,7 @@ from serverkit import (
     Server,
     closed_by_peer,
     make_server,
+    skip_name,
     tcp_connect,
     tcp_exchange,
     tcp_read,
@@ -260,26 +261,16 @@ def sign(
     return add_rr(wire, tsig_rr(key_name, algorithm, t, fudge, mac, qid)), mac
 
 
-def _skip_name(wire: bytes, pos: int) -> int:
-    while True:
-        n = wire[pos]
-        if n == 0:
-            return pos + 1
-        if n & 0xC0 == 0xC0:
-            return pos + 2
-        pos += n + 1
-
-
 def last_rr_offset(wire: bytes) -> int:
     """Where the message's last RR starts."""
     qd, an, ns, ar = struct.unpack_from("!HHHH", wire, 4)
     pos = 12
     for _ in range(qd):
-        pos = _skip_name(wire, pos) + 4
+        pos = skip_name(wire, pos) + 4
     start = pos
     for _ in range(an + ns + ar):
         start = pos
-        pos = _skip_name(wire, pos)
+        pos = skip_name(wire, pos)
         (rdlen,) = struct.unpack_from("!H", wire, pos + 8)
         pos += 10 + rdlen
     return start

@@ -44,7 +44,7 @@ def test_gt_undefined_at_exactly_half(a: int, b: int) -> None:
 def test_increment() -> None:
     assert next_serial(10, "increment", 0.0) == 11
     assert next_serial(10, "increment", 0.0) == 11
-    assert next_serial(MAX, "increment", 0.0) == 0  # RFC 1982 §3.1: addition modulo 2^32
+    assert next_serial(MAX, "increment", 0.0) == 1  # RFC 2136 §7.11: the wrap skips 0
     assert gt(next_serial(MAX, "increment", 0.0), MAX)
 
 
