@@ -118,8 +118,9 @@ def to_wire(name: Name) -> bytes:
     return b"".join(bytes((len(label),)) + label for label in name) + b"\x00"
 
 
-def from_wire(data: bytes, offset: int = 0) -> tuple[Name, int]:
-    """Read an uncompressed name at ``offset``; return it and the offset after it."""
+def from_wire(data: bytes, offset: int = 0, keep_case: bool = False) -> tuple[Name, int]:
+    """Read an uncompressed name at ``offset``; return it and the offset after it.
+    ``keep_case`` leaves the labels as written (a name inside stored RDATA, re-rendered)."""
     labels = []
     while True:
         if offset >= len(data):
@@ -130,7 +131,8 @@ def from_wire(data: bytes, offset: int = 0) -> tuple[Name, int]:
             break
         if n > 63:
             raise NameError_("compressed or extended label in uncompressed data")
-        labels.append(data[offset : offset + n].lower())
+        label = data[offset : offset + n]
+        labels.append(label if keep_case else label.lower())
         offset += n
         if offset > len(data):
             raise NameError_("label runs past the end of the data")

@@ -4,8 +4,9 @@ Written by hand rather than through dnslib's packer so that owner names
 compress against the question *case-insensitively*: every answer then points
 at the question's bytes, which is what lets the answer cache replay a response
 with another query's ID and letter case (0x20) and stay byte-identical.  Names
-inside RDATA never point into the question, so they keep the zone's case (as
-BIND and Knot send them), whatever case the question was asked in.
+inside RDATA keep the case they were stored with (as BIND and Knot send them,
+and as RFC 5936 §3.4 asks of transfers): they never point into the question, and
+only at earlier bytes of exactly the same case.
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ class Renderer:
     def __init__(self, header_id: int, flags: int, question: bytes, qname: Name, limit: int):
         self.buf = bytearray(_HDR.pack(header_id, flags, 1 if question else 0, 0, 0, 0))
         self.limit = limit
-        self.table: dict[Name, int] = {}  # every name written: owners may point anywhere
-        self.clean: dict[Name, int] = {}  # names whose bytes owe nothing to the question
+        self.table: dict[Name, int] = {}  # every name written, lower-cased: owners point anywhere
+        self.clean: dict[Name, int] = {}  # as written, owing nothing to the question: for RDATA
         self.counts = [1 if question else 0, 0, 0, 0]
         if question:
             self._remember(qname, 12)
@@ -50,7 +51,8 @@ class Renderer:
 
     def _name(self, out: bytearray, name: Name, in_rdata: bool = False) -> None:
         """Write ``name``, ending in a pointer to its longest suffix already written; in
-        RDATA only to suffixes whose bytes do not come from the question (their case)."""
+        RDATA (``name`` as stored, its case kept) only to a suffix written in exactly that
+        case and not taken from the question."""
         lookup = self.clean if in_rdata else self.table
         hit, ptr = len(name), None
         for i in range(len(name)):
@@ -59,13 +61,13 @@ class Renderer:
                 hit = i
                 break
         clean = ptr is None or self.clean.get(name[hit:]) == ptr
+        lower = tuple(label.lower() for label in name) if in_rdata else name
         for i in range(hit):
             offset = len(self.buf) + len(out)
             if offset <= 0x3FFF:
-                suffix = name[i:]
-                self.table.setdefault(suffix, offset)
+                self.table.setdefault(lower[i:], offset)
                 if clean:
-                    self.clean.setdefault(suffix, offset)
+                    self.clean.setdefault(name[i:], offset)
             label = name[i]
             out.append(len(label))
             out += label
@@ -80,14 +82,14 @@ class Renderer:
             return
         try:
             if rtype == 6:
-                mname, i = names.from_wire(rdata, 0)
-                rname, j = names.from_wire(rdata, i)
+                mname, i = names.from_wire(rdata, 0, True)
+                rname, j = names.from_wire(rdata, i, True)
                 self._name(out, mname, True)
                 self._name(out, rname, True)
                 out += rdata[j:]
                 return
             off = _COMPRESSIBLE[rtype][0] or 0
-            target, end = names.from_wire(rdata, off)
+            target, end = names.from_wire(rdata, off, True)
             out += rdata[:off]
             self._name(out, target, True)
             out += rdata[end:]

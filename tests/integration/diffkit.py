@@ -87,6 +87,8 @@ inzone        IN DNAME www
 loop1         IN CNAME loop2
 loop2         IN CNAME loop1
 self          IN CNAME self
+mixed         IN CNAME WwW
+mixedmx       IN MX    10 MaiL.RiCh.TeSt.
 """
 
 ZONES = {DYN: DYN_ZONE, EDGE: EDGE_ZONE, RICH: RICH_ZONE}
@@ -692,6 +694,7 @@ RICH_QUERIES = [
     ("a.b.redir.rich.test.", "AAAA"), ("x.inzone.rich.test.", "A"), ("inzone.rich.test.", "A"),
     ("mail.rich.test.", "ANY"), ("ns1.rich.test.", "A"), ("www.other.test.", "A"),
     ("loop1.rich.test.", "A"), ("self.rich.test.", "TXT"), ("self.rich.test.", "CNAME"),
+    ("mixed.rich.test.", "A"), ("mixed.rich.test.", "CNAME"), ("mixedmx.rich.test.", "MX"),
 ]  # fmt: skip
 
 

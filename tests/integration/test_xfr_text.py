@@ -835,8 +835,8 @@ def owner_texts(msgs: list[bytes]) -> dict[str, set[str]]:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known gap, a SHOULD: the store keeps owner names lower-cased, and names in the "
-    "RDATA of RFC 1035 types are re-rendered lower-cased; see README, Zone transfers",
+    reason="known gap, a SHOULD: the store keeps owner names lower-cased (names inside "
+    "RDATA keep their case); see README, Zone transfers",
 )
 def test_axfr_keeps_the_case_of_the_zone_content(primary: Primary) -> None:
     """RFC 5936 §3.4: "the actual zone transfer needs to retain the case of the labels in the

@@ -90,6 +90,25 @@ def test_rdata_names_compressed_for_rfc1035_types() -> None:
     assert msg.authority[0].to_text() == "LaB.tEsT. 60 IN MX 10 mail.lab.test."
 
 
+def test_rdata_names_keep_their_stored_case() -> None:
+    """RFC 5936 §3.4 (and what BIND and Knot send): "WwW" in a CNAME's RDATA stays "WwW";
+    another RDATA name may point at it only where the case is the same."""
+    r = renderer()
+    mixed = b"\x03WwW\x03lab\x04test\x00"
+    assert r.add(1, (from_text("alias.lab.test."), CNAME, 60, (mixed,)))
+    assert r.add(1, (from_text("alias2.lab.test."), CNAME, 60, (b"\x03www\x03lab\x04test\x00",)))
+    assert r.add(1, (from_text("alias3.lab.test."), CNAME, 60, (mixed,)))
+    soa = b"\x03NS1\x03lab\x04test\x00" + b"\x0aHostMaster\x03lab\x04test\x00" + bytes(20)
+    assert r.add(2, (from_text("lab.test."), SOA, 60, (soa,)))
+    msg = parse(r.finish())
+    assert [rr.target.to_text() for rrset in msg.answer for rr in rrset] == [
+        "WwW.lab.test.", "www.lab.test.", "WwW.lab.test."
+    ]  # fmt: skip
+    assert (msg.authority[0][0].mname.to_text(), msg.authority[0][0].rname.to_text()) == (
+        "NS1.lab.test.", "HostMaster.lab.test."
+    )  # fmt: skip
+
+
 def test_soa_names_compressed() -> None:
     r = renderer()
     rdata = wire_name("ns1.lab.test.") + wire_name("hostmaster.lab.test.") + bytes(20)
