@@ -252,13 +252,7 @@ def load_yaml(path: str) -> Config:
 def key_problem(k: dict[str, Any]) -> str:
     """Why a ``keys`` entry (YAML, a ``--key`` spec or a BIND key file) is unusable, or ""."""
     try:
-        if "spec" in k:
-            tsig_keys.parse_key_spec(str(k["spec"]))
-        elif "file" in k:
-            tsig_keys.read_bind_keyfile(str(k["file"]))
-            tsig_keys.parse_role(str(k.get("role", "admin")))
-        else:
-            tsig_keys.key_from_yaml({a: b for a, b in k.items() if a != "__line__"})
+        tsig_keys.keys_of_entry(k)
     except tsig_keys.KeySpecError as e:
         return str(e)
     except OSError as e:

@@ -189,6 +189,18 @@ def key_from_yaml(d: Mapping[str, Any]) -> TsigKey:
     )
 
 
+def keys_of_entry(entry: Mapping[str, Any]) -> list[TsigKey]:
+    """The keys one configured entry names: ``{spec: "ALG:NAME:SECRET[:ROLE]"}``, ``{file:
+    PATH, role?}`` (a BIND key file, every key in it with that role) or a YAML key.
+    KeySpecError and OSError go to the caller."""
+    if "spec" in entry:
+        return [parse_key_spec(str(entry["spec"]))]
+    if "file" in entry:
+        role = parse_role(str(entry.get("role", Role.ADMIN.value)))
+        return read_bind_keyfile(str(entry["file"]), role)
+    return [key_from_yaml({a: b for a, b in entry.items() if a != "__line__"})]
+
+
 def keygen(
     name: str,
     algorithm: str = "hmac-sha256",

@@ -25,14 +25,7 @@ def build_keyring(cfg: Config) -> keys.Keyring:
     out = []
     for k in cfg.keys:
         try:
-            if "spec" in k:
-                out.append(keys.parse_key_spec(k["spec"]))
-            elif "file" in k:
-                found = keys.read_bind_keyfile(k["file"])
-                role = keys.parse_role(k.get("role", "admin"))
-                out += [keys.TsigKey(x.name, x.algorithm, x.secret, role) for x in found]
-            else:
-                out.append(keys.key_from_yaml({a: b for a, b in k.items() if a != "__line__"}))
+            out += keys.keys_of_entry(k)
         except (keys.KeySpecError, OSError) as e:
             raise ConfigError(f"{cfg.source}:{k.get('__line__', 0)}: key: {e}") from e
     return keys.Keyring(out)

@@ -18,8 +18,6 @@ that move an SOA have a zone of their own, so the tests do not depend on their o
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import struct
 import time
 from collections.abc import Iterator
@@ -41,12 +39,12 @@ import pytest
 from serverkit import (
     Server,
     serve_zones,
-    skip_name,
     tcp_connect,
     tcp_exchange,
     tcp_read,
     udp_exchange,
 )
+from tsigkit import last_rr, reply_mac_is_valid, reply_tsig
 
 KEY_NAME = "text-key."
 SECRET = "VGV4dC1jb25mb3JtYW5jZS1rZXktZm9yLXJmYzIxMzYtdGVzdHM="
@@ -185,7 +183,7 @@ def send(srv: Server, wire: bytes, tcp: bool = False) -> int:
     assert raw[:2] == wire[:2], "the reply's ID is not the request's"
     rcode = raw[3] & 0xF
     if rcode != FORMERR or last_rr(raw)[2] is not None:
-        assert reply_tsig(raw).error == 0 and mac_of_reply_is_valid(raw, mac), "not signed"
+        assert reply_tsig(raw).error == 0 and reply_mac_is_valid(raw, mac, TSIG_KEY), "not signed"
     return rcode
 
 
@@ -248,62 +246,6 @@ def serial(srv: Server, zone: str) -> int:
 def serial_gt(s1: int, s2: int) -> bool:
     """RFC 1982 §3.2: s1 is greater than s2."""
     return s1 != s2 and (s1 - s2) % 2**32 < 2**31
-
-
-def last_rr(raw: bytes) -> tuple[int, int, dns.rdata.Rdata | None]:
-    """Where the last RR of ``raw`` starts, its type, and its RDATA when it is a TSIG.
-    Walked by hand: dnspython will not parse an UPDATE reply whose zone section it finds
-    malformed (two entries, or a ZTYPE other than SOA, echoed from the request)."""
-    counts = struct.unpack_from("!HHHH", raw, 4)
-    pos = 12
-    for _ in range(counts[0]):
-        pos = skip_name(raw, pos) + 4
-    start, rtype, tsig = -1, -1, None
-    for _ in range(sum(counts[1:])):
-        start = pos
-        pos = skip_name(raw, pos)
-        rtype, _cls, _ttl, rdlen = struct.unpack_from("!HHIH", raw, pos)
-        pos += 10
-        if rtype == 250:
-            parser = dns.wire.Parser(raw, pos)
-            with parser.restrict_to(rdlen):
-                tsig = dns.rdata.from_wire_parser(ANY, dns.rdatatype.TSIG, parser)
-        pos += rdlen
-    return start, rtype, tsig
-
-
-def reply_tsig(raw: bytes) -> dns.rdata.Rdata:
-    _, rtype, tsig = last_rr(raw)
-    assert tsig is not None, "the reply carries no TSIG RR (or it is not the last RR)"
-    return tsig
-
-
-def mac_of_reply_is_valid(raw: bytes, request_mac: bytes) -> bool:
-    """RFC 8945 §5.3 / §4.3.3: the reply's MAC covers the request MAC (with its length), the
-    reply without its TSIG RR (ARCOUNT less one, original ID), and the TSIG variables.
-    Computed here because dnspython refuses to validate a reply carrying a TSIG error."""
-    start, _, rd = last_rr(raw)
-    assert rd is not None, "the reply carries no TSIG RR"
-    (ar,) = struct.unpack_from("!H", raw, 10)
-    unsigned = struct.pack("!H", rd.original_id) + raw[2:10] + struct.pack("!H", ar - 1)
-    unsigned += raw[12:start]
-    variables = (
-        dns.name.from_text(KEY_NAME).to_digestable()
-        + struct.pack("!HI", ANY, 0)
-        + rd.algorithm.to_digestable()
-        + struct.pack(
-            "!HIHHH",
-            rd.time_signed >> 32,
-            rd.time_signed & 0xFFFFFFFF,
-            rd.fudge,
-            rd.error,
-            len(rd.other),
-        )  # fmt: skip
-        + rd.other
-    )
-    body = struct.pack("!H", len(request_mac)) + request_mac + unsigned + variables
-    want = hmac.new(TSIG_KEY.secret, body, hashlib.sha256).digest()
-    return len(rd.mac) > 0 and hmac.compare_digest(want[: len(rd.mac)], rd.mac)
 
 
 # == §3.1: the zone section ====================================================================
@@ -865,7 +807,7 @@ def test_updates_pipelined_on_one_tcp_connection(srv: Server) -> None:
         replies = {r[:2]: r for r in (tcp_read(conn), tcp_read(conn))}
     assert set(replies) == {b"\x0a\x01", b"\x0a\x02"}
     for key, mac in ((b"\x0a\x01", mac1), (b"\x0a\x02", mac2)):
-        assert replies[key][3] & 0xF == NOERROR and mac_of_reply_is_valid(replies[key], mac)
+        assert replies[key][3] & 0xF == NOERROR and reply_mac_is_valid(replies[key], mac, TSIG_KEY)
     assert served(srv, owner, "A") == {(300, "192.0.2.1"), (300, "192.0.2.2")}
 
 
@@ -901,7 +843,7 @@ def test_badtime_update_is_not_applied_and_the_error_is_signed(srv: Server) -> N
     raw = exchange(srv, signed)
     m = dns.message.from_wire(raw, keyring=False)
     assert m.rcode() == NOTAUTH and m.tsig and m.tsig[0].error == BADTIME
-    assert mac_of_reply_is_valid(raw, mac), "the BADTIME reply is not signed with the key"
+    assert reply_mac_is_valid(raw, mac, TSIG_KEY), "the BADTIME reply is not signed with the key"
     assert snapshot(srv, UPD) == before
 
 
@@ -930,7 +872,7 @@ def test_update_with_an_allowed_truncated_mac_is_applied_only_if_accepted(srv: S
     signed, mac = sign(build(UPD, [], [add(owner, "192.0.2.1")]), mac_len=16)
     raw = exchange(srv, signed)
     m = dns.message.from_wire(raw, keyring=False)
-    assert mac_of_reply_is_valid(raw, mac)
+    assert reply_mac_is_valid(raw, mac, TSIG_KEY)
     if m.rcode() == NOERROR:
         assert served(srv, owner, "A") == {(300, "192.0.2.1")}
     else:
