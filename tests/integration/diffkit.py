@@ -615,6 +615,10 @@ def edge_messages() -> list[tuple[str, bytes]]:
         out.append((f"add of meta type {name}: FORMERR (§3.4.1.2)", signed(u)))
     plain = upd([("add", "u", 300, "A", "192.0.2.1")]).to_wire()
     out.append(("no zone entry: FORMERR (§3.1.1)", patched_count(plain, 4, 0)))
+    dname = raw_update(EDGE, [(fqdn("dn", EDGE), dns.rdatatype.DNAME, 1, 300, b"\xc0\x0c")])
+    # RFC 6672 §2.5 says a DNAME target is not *sent* compressed; BIND and Knot read one that
+    # is, as leasedns does (dnspython alone refuses it).
+    out.append(("DNAME target compressed: read, NOERROR", sign_raw(dname)))
     ch = dns.update.UpdateMessage(EDGE, rdclass=dns.rdataclass.CH)
     out.append(("zone in class CH: NOTIMP in BIND and Knot (§3.1.1 says NOTAUTH)", signed(ch)))
     return out

@@ -302,7 +302,7 @@ def test_wire_of_dnspython_names_matches_ours() -> None:
 # -- the RDATA checks done without dnspython agree with dnspython ---------------------------
 
 
-def dnspython_rdata(wire: bytes) -> bytes | None:
+def dnspython_rdata(wire: bytes, rdlen: int) -> bytes | None:
     """What dnspython's decoder makes of the one update RR's RDATA (None when it refuses).
 
     Decoded inside the whole message, as ours is: a compression pointer in the RDATA
@@ -310,6 +310,14 @@ def dnspython_rdata(wire: bytes) -> bytes | None:
     try:
         rrset = dns.message.from_wire(wire).sections[2][0]
         return rrset[0].to_wire()  # type: ignore[no-any-return]
+    except dns.name.DecompressionForbidden:
+        # dnspython alone refuses a compressed DNAME target; BIND and Knot read it (the
+        # differential tests send one), so the oracle reads the name as they do.
+        try:
+            name, used = dns.name.from_wire(wire, len(wire) - rdlen)
+        except Exception:  # noqa: BLE001 - any refusal counts as one
+            return None
+        return name.to_wire() if used == rdlen else None
     except Exception:  # noqa: BLE001 - any refusal counts as one
         return None
 
@@ -328,9 +336,10 @@ def dnspython_rdata(wire: bytes) -> bytes | None:
     ),
 )
 @example(rtype=2, data=b"\xc0\x02")  # a pointer back into the header: legal, if odd
+@example(rtype=39, data=b"\xc0\x02")  # and in a DNAME target, as BIND and Knot read it
 def test_rdata_checked_here_matches_dnspython(rtype: int, data: bytes) -> None:
     wire = update_wire(updates=[rr_wire("h", rtype, C_IN, 60, data)])
-    expected = dnspython_rdata(wire)
+    expected = dnspython_rdata(wire, len(data))
     if expected is None:
         with pytest.raises(UpdateFormatError):
             parse_update(wire)
